@@ -1,0 +1,507 @@
+"""The `colorplug` command line: a thin click layer over the engine's API.
+
+Exit status: 0 all done, 1 some file failed, 2 usage error (bad option, unknown weights...).
+Heavy modules (torch) are imported inside the commands that need them, so `--help` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+from colorplug_cli.progress import ProgressLine
+
+from colorplug import __version__
+from colorplug.errors import ColorplugError
+
+USAGE_ERROR = 2
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> None:
+    """Print one error line and exit."""
+    click.echo(f"colorplug: error: {message}", err=True)
+    sys.exit(code)
+
+
+def clean_errors(command):
+    """Turn engine errors and Ctrl-C into one line on stderr instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ColorplugError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug: still one line, the traceback only on request
+            if os.environ.get("COLORPLUG_DEBUG"):
+                raise
+            fail(
+                f"internal error: {type(exc).__name__}: {exc} (COLORPLUG_DEBUG=1 shows the traceback)",
+                1,
+            )
+
+    return wrapper
+
+
+device_option = click.option(
+    "--device",
+    default=None,
+    metavar="DEVICE",
+    help="cpu, cuda, cuda:N or mps (default: cuda, then mps, then cpu).",
+)
+weights_option = click.option(
+    "--weights",
+    "weights",
+    default=None,
+    metavar="NAME|PATH",
+    help="Shipped weights name (see `colorplug weights list`) or a weights file.",
+)
+render_option = click.option(
+    "--render-size",
+    default=256,
+    show_default=True,
+    type=click.IntRange(8, 4096),
+    help="Short side at which the network sees the photo.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="colorplug")
+def main() -> None:
+    """Colorize grayscale photos automatically (CIE LAB, a deep convolutional network).
+
+    \b
+    Example:
+      colorplug run old_photos/ -o colorized/
+    """
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the results (input folder trees are mirrored inside it).",
+)
+@weights_option
+@render_option
+@click.option(
+    "--saturation",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, 4),
+    help="Scale the predicted colour (0 gives gray, >1 more vivid).",
+)
+@device_option
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024))
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads decoding and encoding images beside the network.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    type=click.Choice(["png", "jpg", "tif", "webp", "bmp"]),
+    help="Output type (default: the input's own; .png where it cannot be written).",
+)
+@click.option(
+    "--suffix",
+    "name_suffix",
+    default="",
+    metavar="TEXT",
+    help="Text added to each output name, e.g. _color.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (never inputs).")
+@click.option(
+    "--max-pixels",
+    default=150_000_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse images declaring more pixels (decompression bombs).",
+)
+@click.option(
+    "--shard",
+    default="1/1",
+    show_default=True,
+    metavar="I/N",
+    help="Do only the I-th of N deterministic parts of the input list (several machines).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress line or notes; failures and summary only.")
+@clean_errors
+def run(
+    inputs,
+    out_dir,
+    weights,
+    render_size,
+    saturation,
+    device,
+    batch_size,
+    workers,
+    fmt,
+    name_suffix,
+    overwrite,
+    max_pixels,
+    shard,
+    quiet,
+) -> None:
+    """Colorize image files, folders (recursively) and glob patterns into OUT.
+
+    \b
+    Examples:
+      colorplug run scan.jpg -o out/
+      colorplug run archive/ 'extra/*.png' -o colorized/ --format png
+      colorplug run photos/ -o photos/ --suffix _color      # next to the originals
+    """
+    from colorplug.inputs import find_images
+    from colorplug.plan import parse_shard, plan_jobs
+
+    found, problems = find_images(list(inputs))
+    plan = plan_jobs(found, out_dir, fmt, name_suffix, overwrite, parse_shard(shard))
+    failures = [f"{argument}" for argument in problems]
+    failures += [f"{path}: {reason}" for path, reason in plan.problems]
+    for line in failures:
+        click.echo(f"colorplug: FAILED {line}", err=True)
+    if not found and problems:
+        sys.exit(1)
+    started = time.perf_counter()
+    done = 0
+    if plan.jobs:
+        from colorplug.batch import run_jobs
+        from colorplug.colorizer import Colorizer
+
+        colorizer = Colorizer(
+            weights,
+            device=device,
+            render_size=render_size,
+            saturation=saturation,
+            max_pixels=max_pixels,
+        )
+        progress = ProgressLine(len(plan.jobs), "colorizing", enabled=None if not quiet else False)
+        for count, result in enumerate(run_jobs(colorizer, plan.jobs, batch_size, workers), start=1):
+            if result.error:
+                failures.append(f"{result.job.source}: {result.error}")
+                progress.message(f"colorplug: FAILED {result.job.source}: {result.error}")
+            else:
+                done += 1
+                for note in result.notes if not quiet else []:
+                    progress.message(f"colorplug: note {result.job.source}: {note}")
+            progress.update(count)
+        progress.clear()
+    elapsed = time.perf_counter() - started
+    rate = f" ({done / elapsed:.1f} images/s)" if done and elapsed > 0 else ""
+    click.echo(
+        f"colorplug: {done} colorized, {len(plan.existing)} skipped (output exists), "
+        f"{len(failures)} failed in {elapsed:.1f} s{rate} -> {out_dir}",
+        err=True,
+    )
+    if failures:
+        click.echo(
+            "colorplug: failed: "
+            + "; ".join(line.split(":")[0] for line in failures[:20])
+            + (" ..." if len(failures) > 20 else ""),
+            err=True,
+        )
+        sys.exit(1)
+
+
+@main.command(name="eval")
+@click.argument("data", nargs=-1, required=True)
+@weights_option
+@click.option(
+    "--protocol",
+    default="seed",
+    show_default=True,
+    type=click.Choice(["seed", "native"]),
+    help="seed: 256x256 as in the founding paper; native: full size.",
+)
+@render_option
+@device_option
+@click.option("--limit", default=0, type=click.IntRange(0), help="Use only the first N images (0: all).")
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1, 1024))
+@click.option(
+    "--report",
+    "report_dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write per_image.csv, summary.json and grid.png here.",
+)
+@clean_errors
+def evaluate(data, weights, protocol, render_size, device, limit, batch_size, report_dir) -> None:
+    """Measure colorization of DATA folders of colour photos against the gray baseline.
+
+    \b
+    Example:
+      colorplug eval ../shared/data/general/test --report reports/general
+    """
+    from colorplug.colorizer import Colorizer
+    from colorplug.evaluate import evaluate as run_evaluation
+    from colorplug.evaluate import format_table, write_report
+
+    colorizer = Colorizer(weights, device=device, render_size=render_size)
+    progress = ProgressLine(0, "evaluating")
+
+    def show(done: int, total: int) -> None:
+        progress.total = total
+        progress.update(done)
+
+    report = run_evaluation(colorizer, list(data), protocol, limit, batch_size, progress=show)
+    progress.clear()
+    click.echo(format_table(report.summary))
+    for line in report.summary["skipped"]:
+        click.echo(f"colorplug: skipped {line}", err=True)
+    if report_dir:
+        written = write_report(report, report_dir)
+        click.echo("report: " + ", ".join(str(path) for path in written))
+
+
+@main.command()
+@click.argument("data", nargs=-1, required=True)
+@click.option(
+    "--out", default="runs/train", show_default=True, help="Folder for checkpoint, log and weights."
+)
+@click.option("--name", default="custom", show_default=True, help="Name of the weights produced.")
+@click.option("--arch", default="seed", show_default=True, help="Architecture (seed: the paper's; unet).")
+@click.option(
+    "--width",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 4),
+    help="Width multiplier.",
+)
+@click.option(
+    "--image-size", default=256, show_default=True, type=click.IntRange(32, 2048), help="Crop size."
+)
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1))
+@click.option("--epochs", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--lr", default=2e-4, show_default=True, type=float)
+@click.option("--beta1", default=0.5, show_default=True, type=float)
+@click.option(
+    "--loss",
+    default="l1",
+    show_default=True,
+    type=click.Choice(["l1", "l2", "huber", "rebalanced"]),
+    help="rebalanced: L1 weighted by the rarity of the target colour (against sepia).",
+)
+@click.option("--schedule", default="constant", show_default=True, type=click.Choice(["constant", "cosine"]))
+@click.option(
+    "--ema",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="EMA decay of the weights shipped (0: off).",
+)
+@click.option("--limit", default=0, type=click.IntRange(0), help="Use N images (seeded choice; 0: all).")
+@click.option("--val", multiple=True, help="Validation folder (L1 on ab logged each epoch).")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(0, 64))
+@click.option(
+    "--preload",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "yes", "no"]),
+    help="Decode the data set into memory once.",
+)
+@device_option
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--time-limit",
+    "time_limit_min",
+    default=0.0,
+    type=click.FloatRange(0),
+    help="Stop after this many minutes (0: none) and write the weights.",
+)
+@click.option("--data-license", default="", help="License of the training data, for the manifest.")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+@clean_errors
+def train(data, quiet, **options) -> None:
+    """Train a colorization network on DATA folders of colour photos (paper recipe by default).
+
+    \b
+    Example:
+      colorplug train ../shared/data/general/train --out runs/general --name general \\
+          --width 0.5 --image-size 128 --epochs 10
+    """
+    from colorplug.train import TrainConfig
+    from colorplug.train import train as run_training
+
+    config = TrainConfig(data=list(data), val=list(options.pop("val")), **options)
+    progress = ProgressLine(0, "training", enabled=False if quiet else None)
+
+    def show(state) -> None:
+        progress.total = state.total
+        progress.label = f"epoch {state.epoch}/{state.epochs}"
+        progress.update(state.done, f"loss {state.loss:.4f} {state.images_per_s:.1f} img/s")
+
+    result = run_training(config, show)
+    progress.clear()
+    click.echo(
+        f"trained {result.epochs_done} epochs in {result.wall_time_s:.0f} s, final loss "
+        f"{result.final_loss:.4f}; weights {result.weights}; manifest entry {result.manifest_entry}"
+    )
+
+
+@main.group()
+def weights() -> None:
+    """List, locate and verify the named weights.
+
+    \b
+    Example:
+      colorplug weights list
+    """
+
+
+@weights.command(name="list")
+def list_weights() -> None:
+    """Show the shipped weights (the default is marked *)."""
+    from colorplug.weights import cached_path, read_manifest
+
+    for name, entry in read_manifest().items():
+        evaluations = entry.info.get("eval") or [{}]
+        figures = evaluations[0].get("model", {})
+        psnr = f"PSNR {figures['psnr']:.2f} dB" if "psnr" in figures else ""
+        cached = "cached" if cached_path(entry).is_file() else "not cached yet"
+        click.echo(
+            f"{'*' if entry.default else ' '} {name:10} {entry.arch} x{entry.width:g}  {psnr}  ({cached})"
+        )
+
+
+@weights.command(name="path")
+@click.argument("name", required=False)
+@clean_errors
+def weights_path(name) -> None:
+    """Print the verified cached file of NAME (the default if omitted)."""
+    from colorplug.weights import default_weights_name, ensure_cached, read_manifest
+
+    entries = read_manifest()
+    name = name or default_weights_name(entries)
+    if name not in entries:
+        fail(f"unknown weights {name!r} (known: {', '.join(entries)})")
+    click.echo(str(ensure_cached(entries[name])))
+
+
+@weights.command(name="verify")
+@clean_errors
+def verify_weights() -> None:
+    """Check every shipped weight against its sha256 (repairing damaged cached copies)."""
+    from colorplug.weights import verify_all
+
+    results = verify_all()
+    for name, status in results.items():
+        click.echo(f"{name}: {status}")
+    if any(status != "ok" for status in results.values()):
+        sys.exit(1)
+
+
+@weights.command(name="add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Name to ship the weights under.")
+@click.option(
+    "--entry",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="manifest_entry.json written by `colorplug train`.",
+)
+@click.option(
+    "--eval",
+    "eval_summaries",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="summary.json files from `colorplug eval --report` to record.",
+)
+@click.option(
+    "--to",
+    "folder",
+    default="weights",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The weights folder of a checkout.",
+)
+@click.option("--default", "make_default", is_flag=True, help="Make these the default weights.")
+@clean_errors
+def add_weights(file, name, entry, eval_summaries, folder, make_default) -> None:
+    """Copy trained weights into a checkout's weights folder and record them in its manifest.
+
+    \b
+    Example:
+      colorplug weights add runs/general/general.pt --name general \\
+          --entry runs/general/manifest_entry.json --eval reports/general/summary.json --default
+    """
+    from colorplug.weights import add_to_manifest
+
+    add_to_manifest(file, name, entry, list(eval_summaries), folder, make_default)
+    click.echo(f"added {name} to {folder / 'manifest.json'}")
+
+
+@main.group()
+def gimp() -> None:
+    """Install the GIMP 3 plug-in (Colors > Colorize Photo (colorplug)...).
+
+    \b
+    Example:
+      colorplug gimp install
+    """
+
+
+@gimp.command(name="install")
+@click.option(
+    "--profile",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="GIMP 3 profile folder (default: $GIMP3_DIRECTORY or the platform's location).",
+)
+@click.option("--python", "python", default=None, help="Python that runs the engine (default: this one).")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    default=600,
+    show_default=True,
+    type=click.IntRange(10),
+    help="Seconds GIMP waits for one colorization.",
+)
+@clean_errors
+def gimp_install(profile, python, timeout_s) -> None:
+    """Install the plug-in and record which Python runs the engine.
+
+    \b
+    Example:
+      colorplug gimp install --profile ~/.config/GIMP/3.0
+    """
+    from colorplug.gimp_install import install
+
+    target = install(profile, python, timeout_s)
+    click.echo(f"installed {target}; restart GIMP, then use Colors > Colorize Photo (colorplug)...")
+
+
+@gimp.command(name="uninstall")
+@click.option("--profile", type=click.Path(file_okay=False, path_type=Path), default=None)
+@clean_errors
+def gimp_uninstall(profile) -> None:
+    """Remove the plug-in.
+
+    \b
+    Example:
+      colorplug gimp uninstall
+    """
+    from colorplug.gimp_install import uninstall
+
+    target = uninstall(profile)
+    click.echo(f"removed {target}" if target else "the plug-in was not installed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Colorizing many files: decoding and encoding in worker threads overlap with batched inference.
+
+Pillow, numpy and torch release the GIL in their heavy loops, so threads give real overlap on few cores
+without copying images between processes. Each file succeeds or fails on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from colorplug.colorizer import Colorizer, Prepared
+from colorplug.errors import ColorplugError
+from colorplug.images import ALPHA_FORMATS, Picture, format_for_suffix, load_picture, save_picture
+from colorplug.plan import Job
+
+PIXEL_BUDGET = 16_000_000  # full-size pixels held waiting for a batch or read ahead
+
+
+@dataclass
+class JobResult:
+    """The outcome of one job: error is None on success; notes are warnings worth showing."""
+
+    job: Job
+    error: str | None = None
+    written: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _load(colorizer: Colorizer, job: Job) -> Prepared:
+    return colorizer.prepare(load_picture(job.source, colorizer.max_pixels))
+
+
+def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.Tensor) -> JobResult:
+    """Compose the full-size result and write it; any failure becomes this job's error line."""
+    try:
+        picture: Picture = colorizer.finish(prepared, ab)
+        target = job.target
+        notes = list(picture.notes)
+        if picture.alpha is not None and format_for_suffix(target.suffix) not in ALPHA_FORMATS:
+            target = target.with_suffix(".png")
+            notes.append(f"has transparency, which {job.target.suffix} cannot hold: wrote {target.name}")
+        if _same_file(target, job.source):
+            raise ColorplugError("refusing to write over the input file")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        save_picture(picture, target)
+        return JobResult(job, written=target, notes=notes)
+    except Exception as exc:  # one file's failure must not stop the others
+        return JobResult(job, error=error_text(exc))
+
+
+def error_text(exc: BaseException) -> str:
+    """One line saying what went wrong, for any exception."""
+    if isinstance(exc, ColorplugError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def run_jobs(
+    colorizer: Colorizer, jobs: Sequence[Job], batch_size: int = 8, workers: int = 2
+) -> Iterator[JobResult]:
+    """Colorize every job, yielding one JobResult per job (roughly in input order).
+
+    Loading runs up to a window of files ahead; pictures wait per render shape until a batch is full
+    (or the inputs end); composing and saving run in the saver threads while the network goes on.
+    """
+    budget = PIXEL_BUDGET
+    window = batch_size + workers
+    with (
+        ThreadPoolExecutor(workers, thread_name_prefix="colorplug-load") as loaders,
+        ThreadPoolExecutor(workers, thread_name_prefix="colorplug-save") as savers,
+    ):
+        loading: deque[tuple[Job, Future]] = deque()
+        saving: deque[Future] = deque()
+        waiting: dict[tuple[int, int], list[tuple[Job, Prepared]]] = {}
+        queue = iter(jobs)
+
+        def infer(group: list[tuple[Job, Prepared]]) -> list[JobResult]:
+            try:
+                predictions = colorizer.predict_prepared([prepared for _, prepared in group])
+            except (RuntimeError, MemoryError) as exc:  # e.g. out of memory on the device
+                return [JobResult(job, error=error_text(exc)) for job, _ in group]
+            for (job, prepared), ab in zip(group, predictions, strict=True):
+                saving.append(savers.submit(_finish_and_save, colorizer, job, prepared, ab))
+            return []
+
+        while True:
+            while len(loading) < window and (job := next(queue, None)) is not None:
+                loading.append((job, loaders.submit(_load, colorizer, job)))
+            if not loading:
+                break
+            job, future = loading.popleft()
+            try:
+                prepared = future.result()
+            except Exception as exc:  # unreadable input: report it, go on with the rest
+                yield JobResult(job, error=error_text(exc))
+                continue
+            pixels = prepared.picture.height * prepared.picture.width
+            window = max(workers + 1, min(batch_size + workers, budget // max(1, pixels)))
+            group = waiting.setdefault(prepared.shape, [])
+            group.append((job, prepared))
+            if len(group) >= batch_size or pixels * len(group) > budget:
+                yield from infer(waiting.pop(prepared.shape))
+            while len(saving) > 2 * workers:
+                yield saving.popleft().result()
+        for group in waiting.values():
+            yield from infer(group)
+        for future in saving:
+            yield future.result()

@@ -1,0 +1,232 @@
+"""Full-resolution colour composition: the photo's own L plus chroma predicted at a small render size.
+
+The network sees L at a render size (short side 256 by default); its ab is upsampled bilinearly onto the
+full-resolution L, so detail and tones come from the photo itself. The full-size work is plain float32
+numpy on cache-sized row blocks spread over a few threads (numpy releases the GIL), with tables where the
+maths allows: L needs only luminance (one table per channel), and the sRGB encoding of 8-bit outputs is a
+table over the linear value. Peak memory stays a few blocks above the input and output arrays.
+The results match the reference conversions (skimage's lab2rgb after F.interpolate) to within one level.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from colorplug.lab import WHITE_D65, XYZ_FROM_RGB, lab_to_linear_rgb
+
+BLOCK_PIXELS = 1 << 16  # rows per block are chosen so a block holds about this many pixels
+MAX_ASPECT = 4.0  # the render size's long side is at most this many times its short side
+GAMUT_STEPS = 8
+ENCODE_TABLE_SIZE = 1 << 16  # sqrt(linear value) -> 8-bit sRGB code table (see _encode_table)
+
+_EPSILON = 0.008856
+_F_OFFSET = 16.0 / 116.0
+_F_INVERSE_THRESHOLD = 0.2068966
+_RGB_FROM_XYZ = np.linalg.inv(np.asarray(XYZ_FROM_RGB, dtype=np.float64)) * np.asarray(WHITE_D65)
+
+
+def _threads() -> int:
+    return max(1, min(torch.get_num_threads(), os.cpu_count() or 1))
+
+
+@functools.lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_threads(), thread_name_prefix="colorplug-compose")
+
+
+def _for_row_blocks(height: int, width: int, work) -> None:
+    """Call work(rows: slice) over blocks of rows covering `height`, in parallel threads."""
+    step = max(1, BLOCK_PIXELS // max(1, width))
+    blocks = [slice(top, min(top + step, height)) for top in range(0, height, step)]
+    if _threads() == 1 or len(blocks) < 4:
+        for rows in blocks:
+            work(rows)
+        return
+    for future in [_pool().submit(work, rows) for rows in blocks]:
+        future.result()
+
+
+def _srgb_decode(codes: np.ndarray) -> np.ndarray:
+    return np.where(codes > 0.04045, ((codes + 0.055) / 1.055) ** 2.4, codes / 12.92)
+
+
+def _lightness_of_luminance(y: np.ndarray) -> np.ndarray:
+    """CIE L* of luminance Y (white = 1), float64 reference formula."""
+    return np.where(
+        y > _EPSILON, 116.0 * np.cbrt(np.maximum(y, _EPSILON)) - 16.0, 116.0 * (7.787 * y + _F_OFFSET) - 16.0
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _luminance_tables(levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel, each code's share of luminance Y (3, levels); and L* of each gray code (levels,)."""
+    linear = _srgb_decode(np.arange(levels, dtype=np.float64) / (levels - 1))
+    weights = np.asarray(XYZ_FROM_RGB[1], dtype=np.float64)[:, None]
+    gray_lightness = _lightness_of_luminance(weights.sum() * linear)  # R = G = B
+    return (weights * linear).astype(np.float32), gray_lightness.astype(np.float32)
+
+
+def _is_gray_rgb(color: np.ndarray) -> bool:
+    return bool(np.array_equal(color[..., 0], color[..., 1]) and np.array_equal(color[..., 1], color[..., 2]))
+
+
+def lightness(color: np.ndarray) -> np.ndarray:
+    """CIE L* (H, W) float32 of gray (H, W) or sRGB (H, W, 3) uint8/uint16 samples.
+
+    L depends only on luminance: a gray code maps to L through one table; RGB codes through three
+    tables (each channel's share of Y) and the cube root.
+    """
+    levels = 65536 if color.dtype == np.uint16 else 256
+    tables, gray_table = _luminance_tables(levels)
+    if color.ndim == 3 and _is_gray_rgb(color):
+        color = color[..., 0]  # a gray photo stored as RGB
+    height, width = color.shape[:2]
+    out = np.empty((height, width), dtype=np.float32)
+    if color.ndim == 2:
+        _for_row_blocks(
+            height, width, lambda rows: np.take(gray_table, color[rows], out=out[rows], mode="clip")
+        )
+        return out
+
+    def work(rows: slice) -> None:
+        block = color[rows]
+        y = np.take(tables[0], block[..., 0])
+        y += np.take(tables[1], block[..., 1])
+        y += np.take(tables[2], block[..., 2])
+        toe = y <= _EPSILON
+        linear_part = y * np.float32(116.0 * 7.787) + np.float32(116.0 * _F_OFFSET - 16.0)
+        np.cbrt(y, out=y)
+        y *= np.float32(116.0)
+        y -= np.float32(16.0)
+        np.copyto(y, linear_part, where=toe)
+        out[rows] = y
+
+    _for_row_blocks(height, width, work)
+    return out
+
+
+def render_shape(height: int, width: int, render_size: int) -> tuple[int, int]:
+    """Network input size: short side = render_size, aspect kept, long side capped at MAX_ASPECT x."""
+    if render_size < 8:
+        raise ValueError(f"render size must be at least 8, got {render_size}")
+    short, long = min(height, width), max(height, width)
+    long_side = min(round(long * render_size / short), round(render_size * MAX_ASPECT))
+    short_side = max(1, min(render_size, round(short * long_side / long)))
+    return (short_side, long_side) if height <= width else (long_side, short_side)
+
+
+def downscale(lightness_full: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+    """Antialiased bilinear resize of L (H, W) to `shape`, as a torch tensor for the network."""
+    full = torch.from_numpy(lightness_full)
+    if tuple(full.shape) == tuple(shape):
+        return full.clone()
+    return F.interpolate(full[None, None], size=shape, mode="bilinear", align_corners=False, antialias=True)[
+        0, 0
+    ]
+
+
+def fit_to_gamut(lightness_small: torch.Tensor, ab: torch.Tensor, steps: int = GAMUT_STEPS) -> torch.Tensor:
+    """Shrink each pixel's chroma (keeping hue and L) until its colour is inside the sRGB gamut.
+
+    `lightness_small` is (*, 1, h, w), `ab` (*, 2, h, w). Clipping out-of-gamut colours instead would
+    shift hue and lightness; bisection on a chroma factor finds the largest one that fits.
+    """
+
+    def fits(scale: torch.Tensor) -> torch.Tensor:
+        rgb = lab_to_linear_rgb(torch.cat((lightness_small, ab * scale), dim=-3))
+        return ((rgb >= -1e-4) & (rgb <= 1 + 1e-4)).all(dim=-3, keepdim=True)
+
+    ones = torch.ones_like(lightness_small)
+    inside = fits(ones)
+    if bool(inside.all()):
+        return ab
+    low, high = torch.zeros_like(lightness_small), ones.clone()
+    for _ in range(steps):
+        middle = (low + high) / 2
+        ok = fits(middle)
+        low = torch.where(ok, middle, low)
+        high = torch.where(ok, high, middle)
+    return ab * torch.where(inside, ones, low)
+
+
+def _bilinear_axis(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source indices and weights of bilinear resampling along one axis (align_corners=False)."""
+    position = np.maximum((np.arange(size_out, dtype=np.float64) + 0.5) * (size_in / size_out) - 0.5, 0)
+    first = np.minimum(np.floor(position).astype(np.intp), size_in - 1)
+    second = np.minimum(first + 1, size_in - 1)
+    return first, second, (position - first).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def _encode_table() -> np.ndarray:
+    """8-bit sRGB code for ENCODE_TABLE_SIZE evenly spaced values of sqrt(linear) in [0, 1].
+
+    Indexing by the square root spreads the entries where the sRGB curve is steep (near black), so
+    the table is off by at most a few thousandths of a level before rounding.
+    """
+    linear = np.linspace(0.0, 1.0, ENCODE_TABLE_SIZE) ** 2
+    encoded = np.where(linear > 0.0031308, 1.055 * linear ** (1 / 2.4) - 0.055, 12.92 * linear)
+    return np.rint(encoded * 255).astype(np.uint8)
+
+
+def _f_inverse(f: np.ndarray) -> np.ndarray:
+    """LAB's f^-1, in place where it can be."""
+    toe = (f - np.float32(_F_OFFSET)) * np.float32(1 / 7.787)
+    cube = f * f
+    cube *= f
+    np.copyto(cube, toe, where=f <= _F_INVERSE_THRESHOLD)
+    return cube
+
+
+def _encode(linear: np.ndarray, out: np.ndarray) -> None:
+    """Linear RGB channel -> sRGB samples in `out` (8-bit: table; 16-bit: exact formula)."""
+    np.clip(linear, 0.0, 1.0, out=linear)
+    if out.dtype == np.uint8:
+        np.sqrt(linear, out=linear)
+        linear *= np.float32(ENCODE_TABLE_SIZE - 1)
+        linear += np.float32(0.5)
+        np.take(_encode_table(), linear.astype(np.int32), out=out, mode="clip")
+        return
+    encoded = np.where(linear > 0.0031308, 1.055 * np.power(linear, 1 / 2.4) - 0.055, 12.92 * linear)
+    out[...] = np.rint(encoded * 65535)
+
+
+def compose(lightness_full: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype) -> np.ndarray:
+    """sRGB samples (H, W, 3) of `dtype` (uint8 or uint16) from full-size L (H, W) and small ab (2, h, w).
+
+    Equivalent to F.interpolate(mode='bilinear') of ab followed by skimage's lab2rgb, in row blocks.
+    """
+    height, width = lightness_full.shape
+    small = ab_small.detach().cpu().numpy().astype(np.float32)
+    x0, x1, wx = _bilinear_axis(small.shape[-1], width)
+    y0, y1, wy = _bilinear_axis(small.shape[-2], height)
+    ab_wide = small[:, :, x0] * (1 - wx) + small[:, :, x1] * wx  # (2, h, W): small, done once
+    ab_wide[0] *= np.float32(1 / 500)
+    ab_wide[1] *= np.float32(-1 / 200)
+    matrix = _RGB_FROM_XYZ.astype(np.float32)
+    out = np.empty((height, width, 3), dtype=dtype)
+
+    def work(rows: slice) -> None:
+        weight = wy[rows, None]
+        a_part = ab_wide[0, y0[rows]] * (1 - weight) + ab_wide[0, y1[rows]] * weight
+        b_part = ab_wide[1, y0[rows]] * (1 - weight) + ab_wide[1, y1[rows]] * weight
+        fy = lightness_full[rows] + np.float32(16.0)
+        fy *= np.float32(1 / 116.0)
+        a_part += fy  # fx = fy + a / 500
+        b_part += fy  # fz = fy - b / 200
+        np.maximum(b_part, 0, out=b_part)  # skimage clips negative z
+        x, y, z = _f_inverse(a_part), _f_inverse(fy), _f_inverse(b_part)
+        for channel in range(3):
+            linear = x * matrix[channel, 0]
+            linear += y * matrix[channel, 1]
+            linear += z * matrix[channel, 2]
+            _encode(linear, out[rows, :, channel])
+
+    _for_row_blocks(height, width, work)
+    return out

@@ -1,0 +1,107 @@
+"""Training data: folders of colour photos as (L, ab) batches with random crops and flips.
+
+Workers only decode and resize (deterministic work); the random crop, the flip and the LAB conversion
+happen on whole batches on the training device, driven by a seeded generator, so runs are reproducible
+and a resumed run sees the same data as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from colorplug.inputs import find_images
+from colorplug.lab import normalize_ab, normalize_lightness, rgb_to_lab
+
+CROP_MARGIN = 1.125  # images are stored 12.5% larger than the crop, leaving room for random crops
+MIN_CHROMA = 2.0  # images whose mean |ab| (LAB units) is below this are skipped as near-gray
+
+
+def list_training_images(folders: list[str | Path]) -> list[Path]:
+    """All image files under the given folders (sorted, so every run sees the same order)."""
+    found, problems = find_images([str(folder) for folder in folders])
+    if problems:
+        raise FileNotFoundError("; ".join(problems))
+    return [item.path for item in found]
+
+
+def load_square(path: Path, side: int) -> torch.Tensor:
+    """An image as uint8 RGB (3, side, side): short side resized to `side`, centre-cropped square."""
+    with Image.open(path) as image:
+        image.draft("RGB", (side, side))  # lets JPEG decode at a reduced scale when it can
+        image = image.convert("RGB")
+        scale = side / min(image.size)
+        size = (max(side, round(image.width * scale)), max(side, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        left, top = (size[0] - side) // 2, (size[1] - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+        return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)
+
+
+class ColorImages(torch.utils.data.Dataset):
+    """Colour photos as uint8 tensors (3, S', S') with S' = crop size x CROP_MARGIN."""
+
+    def __init__(self, paths: list[Path], crop_size: int) -> None:
+        if not paths:
+            raise ValueError("no training images found")
+        self.paths = paths
+        self.crop_size = crop_size
+        self.stored_size = round(crop_size * CROP_MARGIN)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return load_square(self.paths[index], self.stored_size)
+
+
+class CachedImages(torch.utils.data.Dataset):
+    """A dataset decoded once into one uint8 tensor, so later epochs cost no decoding."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.images[index]
+
+    @classmethod
+    def decode(cls, dataset: ColorImages, workers: int) -> CachedImages:
+        """Decode every image of `dataset` (in parallel workers) into memory."""
+        loader = torch.utils.data.DataLoader(dataset, batch_size=64, num_workers=workers)
+        return cls(torch.cat(list(loader)))
+
+
+def random_crops(count: int, stored: int, size: int, generator: torch.Generator) -> torch.Tensor:
+    """(count, 3) int64 rows of (top, left, flip) for random crops of `size` from `stored`-sized images."""
+    top = torch.randint(0, stored - size + 1, (count,), generator=generator)
+    left = torch.randint(0, stored - size + 1, (count,), generator=generator)
+    flip = (torch.rand(count, generator=generator) < 0.5).long()
+    return torch.stack((top, left, flip), dim=1)
+
+
+def crop_flip(batch: torch.Tensor, size: int, crops: torch.Tensor) -> torch.Tensor:
+    """Apply per-image crops from `random_crops` to a (N, C, S, S) batch (one gather, on its device)."""
+    steps = torch.arange(size)
+    rows = crops[:, :1] + steps
+    columns = crops[:, 1:2] + steps
+    columns = torch.where(crops[:, 2:3].bool(), columns.flip(1), columns)
+    index = torch.arange(batch.shape[0])[:, None, None]
+    device = batch.device
+    picked = batch.permute(0, 2, 3, 1)[
+        index.to(device), rows[:, :, None].to(device), columns[:, None, :].to(device)
+    ]
+    return picked.permute(0, 3, 1, 2)
+
+
+def to_lab_batch(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """uint8 RGB (N, 3, H, W) -> network input L (N, 1, H, W), target ab (N, 2, H, W), colourful mask (N,)."""
+    lab = rgb_to_lab(rgb.float() / 255.0)
+    lightness, ab = lab[:, :1], lab[:, 1:]
+    colourful = ab.abs().mean(dim=(1, 2, 3)) >= MIN_CHROMA
+    return normalize_lightness(lightness), normalize_ab(ab), colourful

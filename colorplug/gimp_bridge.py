@@ -1,0 +1,78 @@
+"""The engine side of the GIMP plug-in: `python -m colorplug.gimp_bridge FOLDER`.
+
+Reads request.json and input.raw from FOLDER (the format is described in the plug-in's
+colorplug_marshal.py), colorizes, writes output.raw and response.json. Every failure becomes a one-line
+error in response.json (and exit status 1) so GIMP can show it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from colorplug.errors import ColorplugError
+from colorplug.files import atomic_path
+
+DTYPES = {8: np.uint8, 16: np.uint16}
+
+
+def _respond(folder: Path, response: dict) -> None:
+    with atomic_path(folder / "response.json") as temp:
+        temp.write_text(json.dumps(response), encoding="utf-8")
+
+
+def colorize_request(folder: Path) -> None:
+    """Do what FOLDER/request.json asks; raise ColorplugError with a one-line message on bad input."""
+    from colorplug.colorizer import Colorizer
+    from colorplug.images import picture_from_array, picture_to_array
+
+    try:
+        request = json.loads((folder / "request.json").read_text(encoding="utf-8"))
+        width, height = int(request["width"]), int(request["height"])
+        channels, depth = int(request["channels"]), int(request["depth"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ColorplugError(f"bad request from the plug-in: {exc}") from None
+    if channels not in (3, 4) or depth not in DTYPES:
+        raise ColorplugError(f"unsupported pixel layout: {channels} channels of {depth} bits")
+    pixels = np.fromfile(folder / "input.raw", dtype=DTYPES[depth])
+    if pixels.size != width * height * channels:
+        raise ColorplugError("the plug-in sent pixels of the wrong size")
+    colorizer = Colorizer(
+        request.get("weights") or None,
+        render_size=request.get("render_size") or None,
+        saturation=float(request.get("saturation", 1.0)),
+    )
+    picture = picture_from_array(pixels.reshape(height, width, channels))
+    result = picture_to_array(colorizer.colorize_pictures([picture])[0])
+    with atomic_path(folder / "output.raw") as temp:
+        np.ascontiguousarray(result, dtype=DTYPES[depth]).tofile(temp)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m colorplug.gimp_bridge FOLDER", file=sys.stderr)
+        return 2
+    folder = Path(argv[0])
+    try:
+        colorize_request(folder)
+    except ColorplugError as exc:
+        _respond(folder, {"ok": False, "error": str(exc)})
+        return 1
+    except MemoryError:
+        _respond(folder, {"ok": False, "error": "out of memory: try a smaller render size"})
+        return 1
+    except RuntimeError as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "out of memory" in message.lower():
+            message = "out of memory on the device: try a smaller render size or --device cpu"
+        _respond(folder, {"ok": False, "error": f"colorplug engine error: {message}"})
+        return 1
+    _respond(folder, {"ok": True})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

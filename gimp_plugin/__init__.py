@@ -1,0 +1,1 @@
+"""The GIMP 3 plug-in files (installed into a GIMP profile by `colorplug gimp install`)."""

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""GIMP 3 plug-in: Colors > Colorize Photo (colorplug)... adds a colorized layer above the active one.
+
+This file only marshals pixels and arguments. The colorization runs in the user's own Python that has
+colorplug and torch (recorded by `colorplug gimp install`), started as a subprocess; pixels travel
+through a private temporary folder (see colorplug_marshal.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("GimpUi", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import colorplug_marshal as marshal  # noqa: E402
+
+PROCEDURE = "plug-in-colorplug-colorize"
+HERE = os.path.dirname(os.path.abspath(__file__))
+EIGHT_BIT = {Gimp.Precision.U8_LINEAR, Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL}
+
+
+def _weights_choice(config: dict) -> tuple:
+    names = config.get("weights") or ["general"]
+    choice = Gimp.Choice.new()
+    for index, name in enumerate(names):
+        choice.add(name, index, name, "")
+    return choice, config.get("default_weights") or names[0]
+
+
+def _output_choice():
+    choice = Gimp.Choice.new()
+    choice.add("full", 0, "Full colour (Normal layer)", "")
+    choice.add("colour-only", 1, "Colour only (LCh Color layer over the original)", "")
+    return choice
+
+
+def _fail(procedure, run_mode, message: str):
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        Gimp.message(message)
+    return procedure.new_return_values(
+        Gimp.PDBStatusType.EXECUTION_ERROR,
+        GLib.Error.new_literal(GLib.quark_from_string("colorplug"), message, 0),
+    )
+
+
+def _colorize_pixels(
+    config: dict, pixels: bytes, width: int, height: int, channels: int, depth: int, options: dict
+) -> bytes:
+    folder = marshal.private_folder()
+    try:
+        marshal.write_request(folder, pixels, width, height, channels, depth, **options)
+        marshal.run_engine(config, folder, pulse=Gimp.progress_pulse)
+        return marshal.read_output(folder, width, height, channels, depth)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _add_layer(image, source, pixels: bytes, pixel_format: str, colour_only: bool):
+    """The new layer above `source`: same size and offsets, selection as its mask. One undo step."""
+    width, height = source.get_width(), source.get_height()
+    image.undo_group_start()
+    try:
+        if image.get_base_type() == Gimp.ImageBaseType.GRAY:
+            image.convert_rgb()
+        layer_type = Gimp.ImageType.RGBA_IMAGE if source.has_alpha() else Gimp.ImageType.RGB_IMAGE
+        mode = Gimp.LayerMode.LCH_COLOR if colour_only else Gimp.LayerMode.NORMAL
+        name = marshal.layer_name(source.get_name(), colour_only)
+        layer = Gimp.Layer.new(image, name, width, height, layer_type, 100.0, mode)
+        image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
+        _, x, y = source.get_offsets()
+        layer.set_offsets(x, y)
+        buffer = layer.get_buffer()
+        buffer.set(Gegl.Rectangle.new(0, 0, width, height), pixel_format, pixels)
+        buffer.flush()
+        layer.update(0, 0, width, height)
+        if not Gimp.Selection.is_empty(image):
+            layer.add_mask(layer.create_mask(Gimp.AddMaskType.SELECTION))
+    finally:
+        image.undo_group_end()
+    return layer
+
+
+def run(procedure, run_mode, image, drawables, arguments, data):
+    if len(drawables) != 1 or not isinstance(drawables[0], Gimp.Layer):
+        return _fail(procedure, run_mode, "colorplug works on exactly one selected layer")
+    source = drawables[0]
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        GimpUi.init(PROCEDURE)
+        dialog = GimpUi.ProcedureDialog(procedure=procedure, config=arguments)
+        dialog.fill(None)
+        accepted = dialog.run()
+        dialog.destroy()
+        if not accepted:
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+    try:
+        config = marshal.read_config(HERE)
+    except marshal.EngineError as exc:
+        return _fail(procedure, run_mode, str(exc))
+    weights_file = arguments.get_property("weights-file") or ""
+    options = {
+        "weights": weights_file or arguments.get_property("weights"),
+        "render_size": arguments.get_property("render-size"),
+        "saturation": arguments.get_property("saturation"),
+    }
+    colour_only = arguments.get_property("output-mode") == "colour-only"
+    width, height = source.get_width(), source.get_height()
+    channels = 4 if source.has_alpha() else 3
+    depth = 8 if image.get_precision() in EIGHT_BIT else 16
+    pixel_format = ("R'G'B'A" if channels == 4 else "R'G'B'") + (" u8" if depth == 8 else " u16")
+    Gimp.progress_init("Colorizing with colorplug...")
+    pixels = source.get_buffer().get(
+        Gegl.Rectangle.new(0, 0, width, height), 1.0, pixel_format, Gegl.AbyssPolicy.CLAMP
+    )
+    try:
+        colorized = _colorize_pixels(config, bytes(pixels), width, height, channels, depth, options)
+    except (marshal.EngineError, OSError, ValueError) as exc:
+        return _fail(procedure, run_mode, str(exc))
+    _add_layer(image, source, colorized, pixel_format, colour_only)
+    Gimp.progress_update(1.0)
+    Gimp.displays_flush()
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
+
+
+class ColorplugPlugIn(Gimp.PlugIn):
+    def do_query_procedures(self):
+        return [PROCEDURE]
+
+    def do_set_i18n(self, name):
+        return False
+
+    def do_create_procedure(self, name):
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+        procedure.set_image_types("RGB*, GRAY*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_menu_label("Colorize Photo (colorplug)...")
+        procedure.add_menu_path("<Image>/Colors")
+        procedure.set_documentation(
+            "Colorize a grayscale photo automatically",
+            "Adds a new colour layer above the selected layer, predicted by colorplug's neural network.",
+            name,
+        )
+        procedure.set_attribution("colorplug", "colorplug", "2026")
+        try:
+            config = marshal.read_config(HERE)
+        except marshal.EngineError:
+            config = {}
+        flags = GObject.ParamFlags.READWRITE
+        choice, default = _weights_choice(config)
+        procedure.add_choice_argument("weights", "_Weights", "Shipped weights", choice, default, flags)
+        procedure.add_string_argument(
+            "weights-file", "Weights _file", "A weights file (overrides Weights when set)", "", flags
+        )
+        procedure.add_int_argument(
+            "render-size",
+            "_Render size",
+            "Short side the network sees (0: the size the weights were trained at)",
+            0,
+            4096,
+            0,
+            flags,
+        )
+        procedure.add_double_argument(
+            "saturation", "_Saturation", "Scales the predicted colour", 0.0, 4.0, 1.0, flags
+        )
+        procedure.add_choice_argument(
+            "output-mode", "_Output", "Layer the colour goes to", _output_choice(), "full", flags
+        )
+        return procedure
+
+
+Gimp.main(ColorplugPlugIn.__gtype__, sys.argv)

@@ -1,0 +1,138 @@
+"""Plain-Python helpers of the GIMP plug-in (no GIMP, no numpy): they run inside GIMP's own Python.
+
+The plug-in and the engine talk through files in a private (0700) temporary folder:
+  request.json   {"width", "height", "channels" (3 or 4), "depth" (8 or 16), "weights", "render_size",
+                  "saturation"}
+  input.raw      pixels, row-major, interleaved, native-endian u8/u16 (as GEGL hands them out)
+  output.raw     the colorized pixels in the same layout (written by `python -m colorplug.gimp_bridge`)
+  response.json  {"ok": true} or {"ok": false, "error": "one line"}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+CONFIG_NAME = "colorplug_gimp.json"
+REQUEST, INPUT, OUTPUT, RESPONSE = "request.json", "input.raw", "output.raw", "response.json"
+DEFAULT_TIMEOUT_S = 600
+
+
+class EngineError(Exception):
+    """The engine could not be started or reported a failure; the message is one line for the user."""
+
+
+def read_config(folder: str) -> dict:
+    """The settings `colorplug gimp install` wrote next to the plug-in (python, weights names, timeout)."""
+    path = os.path.join(folder, CONFIG_NAME)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"colorplug is not set up ({path}: {exc}); run `colorplug gimp install`") from None
+
+
+def private_folder() -> str:
+    """A new temporary folder only this user can enter (mkdtemp creates it 0700)."""
+    return tempfile.mkdtemp(prefix="colorplug-gimp-")
+
+
+def engine_environment(environ: dict) -> dict:
+    """GIMP's environment without the GI_* and PYTHON* variables that would break another Python."""
+    return {k: v for k, v in environ.items() if not k.startswith(("GI_", "PYTHON"))}
+
+
+def write_request(
+    folder: str,
+    pixels: bytes,
+    width: int,
+    height: int,
+    channels: int,
+    depth: int,
+    weights: str,
+    render_size: int,
+    saturation: float,
+) -> None:
+    """Write the pixels and the request for the engine."""
+    expected = width * height * channels * depth // 8
+    if len(pixels) != expected:
+        raise ValueError(f"{len(pixels)} bytes of pixels, expected {expected}")
+    with open(os.path.join(folder, INPUT), "wb") as handle:
+        handle.write(pixels)
+    request = {
+        "width": width,
+        "height": height,
+        "channels": channels,
+        "depth": depth,
+        "weights": weights,
+        "render_size": render_size,
+        "saturation": saturation,
+    }
+    with open(os.path.join(folder, REQUEST), "w", encoding="utf-8") as handle:
+        json.dump(request, handle)
+
+
+def engine_command(config: dict, folder: str) -> list:
+    """The engine call as an argument list (never through a shell)."""
+    return [config["python"], "-m", "colorplug.gimp_bridge", folder]
+
+
+def run_engine(config: dict, folder: str, pulse=None, timeout_s: float | None = None) -> None:
+    """Run the engine on a prepared folder, calling pulse() while it works; raise EngineError on failure."""
+    timeout_s = timeout_s or config.get("timeout_s", DEFAULT_TIMEOUT_S)
+    command = engine_command(config, folder)
+    try:
+        process = subprocess.Popen(
+            command,
+            env=engine_environment(dict(os.environ)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+    except OSError as exc:
+        raise EngineError(
+            f"colorplug engine not found ({command[0]}: {exc.strerror}); "
+            "run `colorplug gimp install` from the Python that has colorplug"
+        ) from None
+    started = time.monotonic()
+    while process.poll() is None:
+        if time.monotonic() - started > timeout_s:
+            process.kill()
+            process.wait()
+            raise EngineError(f"colorplug engine timed out after {timeout_s:.0f} s")
+        if pulse is not None:
+            pulse()
+        time.sleep(0.1)
+    stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+    response = read_response(folder)
+    if response is None:
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit status {process.returncode}"
+        raise EngineError(f"colorplug engine failed: {last}")
+    if not response.get("ok"):
+        raise EngineError(response.get("error") or "colorplug engine failed")
+
+
+def read_response(folder: str) -> dict | None:
+    """The engine's response, or None if it wrote none (it crashed or could not start)."""
+    try:
+        with open(os.path.join(folder, RESPONSE), encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def read_output(folder: str, width: int, height: int, channels: int, depth: int) -> bytes:
+    """The colorized pixels, checked for size."""
+    with open(os.path.join(folder, OUTPUT), "rb") as handle:
+        data = handle.read()
+    if len(data) != width * height * channels * depth // 8:
+        raise EngineError("colorplug engine returned pixels of the wrong size")
+    return data
+
+
+def layer_name(source_name: str, colour_only: bool) -> str:
+    """The new layer's name, derived from its source layer's."""
+    return f"{source_name} (colorized{' colour' if colour_only else ''})"
