@@ -104,13 +104,17 @@ def main() -> None:
     help="Scale the predicted colour (0 gives gray, >1 more vivid).",
 )
 @device_option
-@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024))
+@click.option(
+    "--batch-size",
+    default=None,
+    type=click.IntRange(1, 1024),
+    help="Photos per network call (default: 1 on the CPU, 16 on GPUs).",
+)
 @click.option(
     "--workers",
-    default=2,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Threads decoding and encoding images beside the network.",
+    default=None,
+    type=click.IntRange(0, 64),
+    help="Threads decoding and encoding beside the network (default: 0 on a CPU of <= 2 cores, else 2).",
 )
 @click.option(
     "--format",
@@ -192,7 +196,7 @@ def run(
             max_pixels=max_pixels,
         )
         progress = ProgressLine(len(plan.jobs), "colorizing", enabled=None if not quiet else False)
-        for count, result in enumerate(run_jobs(colorizer, plan.jobs, batch_size, workers), start=1):
+        for count, result in enumerate(run_jobs(colorizer, plan.jobs, workers), start=1):
             if result.error:
                 failures.append(f"{result.job.source}: {result.error}")
                 progress.message(f"colorplug: FAILED {result.job.source}: {result.error}")
@@ -232,7 +236,12 @@ def run(
 @render_option
 @device_option
 @click.option("--limit", default=0, type=click.IntRange(0), help="Use only the first N images (0: all).")
-@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1, 1024))
+@click.option(
+    "--batch-size",
+    default=None,
+    type=click.IntRange(1, 1024),
+    help="Photos per network call (default: 1 on the CPU, 16 on GPUs).",
+)
 @click.option(
     "--report",
     "report_dir",
@@ -252,14 +261,14 @@ def evaluate(data, weights, protocol, render_size, device, limit, batch_size, re
     from colorplug.evaluate import evaluate as run_evaluation
     from colorplug.evaluate import format_table, write_report
 
-    colorizer = Colorizer(weights, device=device, render_size=render_size)
+    colorizer = Colorizer(weights, device=device, render_size=render_size, batch_size=batch_size)
     progress = ProgressLine(0, "evaluating")
 
     def show(done: int, total: int) -> None:
         progress.total = total
         progress.update(done)
 
-    report = run_evaluation(colorizer, list(data), protocol, limit, batch_size, progress=show)
+    report = run_evaluation(colorizer, list(data), protocol, limit, progress=show)
     progress.clear()
     click.echo(format_table(report.summary))
     for line in report.summary["skipped"]:

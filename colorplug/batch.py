@@ -6,6 +6,7 @@ without copying images between processes. Each file succeeds or fails on its own
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -74,20 +75,43 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def run_jobs(
-    colorizer: Colorizer, jobs: Sequence[Job], batch_size: int = 8, workers: int = 2
-) -> Iterator[JobResult]:
+class _Inline(contextlib.AbstractContextManager):
+    """An executor running each task at once in the calling thread (workers=0)."""
+
+    def submit(self, function, *args) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as exc:  # delivered through the future, as a thread pool would
+            future.set_exception(exc)
+        return future
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+
+def default_workers(colorizer: Colorizer) -> int:
+    """Threads for decoding/encoding: none on a CPU of two cores or fewer, where the network already
+    keeps every core busy and extra threads only contend (measured: 26 img/s serial, 22 with threads)."""
+    return 0 if colorizer.device.type == "cpu" and (os.cpu_count() or 1) <= 2 else 2
+
+
+def _executor(workers: int, name: str):
+    return ThreadPoolExecutor(workers, thread_name_prefix=name) if workers > 0 else _Inline()
+
+
+def run_jobs(colorizer: Colorizer, jobs: Sequence[Job], workers: int | None = None) -> Iterator[JobResult]:
     """Colorize every job, yielding one JobResult per job (roughly in input order).
 
     Loading runs up to a window of files ahead; pictures wait per render shape until a batch is full
     (or the inputs end); composing and saving run in the saver threads while the network goes on.
+    `workers` None picks default_workers(); 0 does everything in the calling thread.
     """
+    workers = default_workers(colorizer) if workers is None else workers
     budget = PIXEL_BUDGET
+    batch_size = colorizer.batch_size
     window = batch_size + workers
-    with (
-        ThreadPoolExecutor(workers, thread_name_prefix="colorplug-load") as loaders,
-        ThreadPoolExecutor(workers, thread_name_prefix="colorplug-save") as savers,
-    ):
+    with _executor(workers, "colorplug-load") as loaders, _executor(workers, "colorplug-save") as savers:
         loading: deque[tuple[Job, Future]] = deque()
         saving: deque[Future] = deque()
         waiting: dict[tuple[int, int], list[tuple[Job, Prepared]]] = {}

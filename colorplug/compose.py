@@ -135,24 +135,29 @@ def fit_to_gamut(lightness_small: torch.Tensor, ab: torch.Tensor, steps: int = G
     """Shrink each pixel's chroma (keeping hue and L) until its colour is inside the sRGB gamut.
 
     `lightness_small` is (*, 1, h, w), `ab` (*, 2, h, w). Clipping out-of-gamut colours instead would
-    shift hue and lightness; bisection on a chroma factor finds the largest one that fits.
+    shift hue and lightness; bisection on a chroma factor finds the largest one that fits. Only the
+    pixels outside the gamut are searched.
     """
 
-    def fits(scale: torch.Tensor) -> torch.Tensor:
-        rgb = lab_to_linear_rgb(torch.cat((lightness_small, ab * scale), dim=-3))
-        return ((rgb >= -1e-4) & (rgb <= 1 + 1e-4)).all(dim=-3, keepdim=True)
+    def fits(lab: torch.Tensor) -> torch.Tensor:  # lab (3, n, 1)
+        rgb = lab_to_linear_rgb(lab)
+        return ((rgb >= -1e-4) & (rgb <= 1 + 1e-4)).all(dim=0)
 
-    ones = torch.ones_like(lightness_small)
-    inside = fits(ones)
-    if bool(inside.all()):
+    lab = torch.cat((lightness_small, ab), dim=-3).movedim(-3, 0).reshape(3, -1, 1)
+    outside = ~fits(lab)[:, 0]
+    if not bool(outside.any()):
         return ab
-    low, high = torch.zeros_like(lightness_small), ones.clone()
+    picked = lab[:, outside]
+    low = torch.zeros(picked.shape[1:], dtype=lab.dtype)
+    high = torch.ones_like(low)
     for _ in range(steps):
         middle = (low + high) / 2
-        ok = fits(middle)
+        ok = fits(torch.cat((picked[:1], picked[1:] * middle), dim=0))
         low = torch.where(ok, middle, low)
         high = torch.where(ok, high, middle)
-    return ab * torch.where(inside, ones, low)
+    scale = torch.ones(lab.shape[1], dtype=lab.dtype)
+    scale[outside] = low[:, 0]
+    return ab * scale.reshape(*ab.shape[:-3], 1, *ab.shape[-2:])
 
 
 def _bilinear_axis(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,25 +181,28 @@ def _encode_table() -> np.ndarray:
 
 
 def _f_inverse(f: np.ndarray) -> np.ndarray:
-    """LAB's f^-1, in place where it can be."""
-    toe = (f - np.float32(_F_OFFSET)) * np.float32(1 / 7.787)
+    """LAB's f^-1 (cube with a linear toe), elementwise; the toe, for very dark values, is patched in."""
     cube = f * f
     cube *= f
-    np.copyto(cube, toe, where=f <= _F_INVERSE_THRESHOLD)
+    toe = f <= _F_INVERSE_THRESHOLD
+    if toe.any():
+        cube[toe] = (f[toe] - np.float32(_F_OFFSET)) * np.float32(1 / 7.787)
     return cube
 
 
 def _encode(linear: np.ndarray, out: np.ndarray) -> None:
-    """Linear RGB channel -> sRGB samples in `out` (8-bit: table; 16-bit: exact formula)."""
+    """Linear RGB (3, n) -> sRGB samples written into `out` (n, 3): 8-bit by table, 16-bit exactly."""
     np.clip(linear, 0.0, 1.0, out=linear)
     if out.dtype == np.uint8:
         np.sqrt(linear, out=linear)
         linear *= np.float32(ENCODE_TABLE_SIZE - 1)
         linear += np.float32(0.5)
-        np.take(_encode_table(), linear.astype(np.int32), out=out, mode="clip")
+        codes = linear.astype(np.int32)
+        for channel in range(3):
+            np.take(_encode_table(), codes[channel], out=out[:, channel], mode="clip")
         return
     encoded = np.where(linear > 0.0031308, 1.055 * np.power(linear, 1 / 2.4) - 0.055, 12.92 * linear)
-    out[...] = np.rint(encoded * 65535)
+    out[...] = np.rint(encoded * 65535).T
 
 
 def compose(lightness_full: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype) -> np.ndarray:
@@ -214,19 +222,16 @@ def compose(lightness_full: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype)
 
     def work(rows: slice) -> None:
         weight = wy[rows, None]
-        a_part = ab_wide[0, y0[rows]] * (1 - weight) + ab_wide[0, y1[rows]] * weight
-        b_part = ab_wide[1, y0[rows]] * (1 - weight) + ab_wide[1, y1[rows]] * weight
-        fy = lightness_full[rows] + np.float32(16.0)
-        fy *= np.float32(1 / 116.0)
-        a_part += fy  # fx = fy + a / 500
-        b_part += fy  # fz = fy - b / 200
-        np.maximum(b_part, 0, out=b_part)  # skimage clips negative z
-        x, y, z = _f_inverse(a_part), _f_inverse(fy), _f_inverse(b_part)
-        for channel in range(3):
-            linear = x * matrix[channel, 0]
-            linear += y * matrix[channel, 1]
-            linear += z * matrix[channel, 2]
-            _encode(linear, out[rows, :, channel])
+        ab = ab_wide[:, y0[rows]] * (1 - weight)
+        ab += ab_wide[:, y1[rows]] * weight  # (2, r, W): a / 500 and -b / 200
+        f = np.empty((3, *ab.shape[1:]), dtype=np.float32)
+        np.add(lightness_full[rows], np.float32(16.0), out=f[1])
+        f[1] *= np.float32(1 / 116.0)
+        np.add(f[1], ab[0], out=f[0])  # fx = fy + a / 500
+        np.add(f[1], ab[1], out=f[2])  # fz = fy - b / 200
+        np.maximum(f[2], 0, out=f[2])  # skimage clips negative z
+        linear = np.matmul(matrix, _f_inverse(f).reshape(3, -1))  # the white point is folded in
+        _encode(linear, out[rows].reshape(-1, 3))
 
     _for_row_blocks(height, width, work)
     return out

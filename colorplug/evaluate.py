@@ -69,7 +69,7 @@ def evaluate(
     folders: list[str],
     protocol: str = "seed",
     limit: int = 0,
-    batch_size: int = 16,
+    chunk_size: int = 16,
     grid_count: int = 8,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
@@ -87,14 +87,14 @@ def evaluate(
     truth_colorfulness = []
     began = time.perf_counter()
     skipped = []
-    for start in range(0, len(paths), batch_size):
+    for start in range(0, len(paths), chunk_size):
         chunk = []
-        for index in range(start, min(start + batch_size, len(paths))):
+        for index in range(start, min(start + chunk_size, len(paths))):
             try:
                 chunk.append((index, ground_truth(paths[index], protocol, colorizer.max_pixels)))
             except ImageError as exc:
                 skipped.append(f"{paths[index]}: {exc}")
-        outputs = colorizer.colorize_pictures([truth for _, truth in chunk], batch_size)
+        outputs = colorizer.colorize_pictures([truth for _, truth in chunk])
         for (index, truth), output in zip(chunk, outputs, strict=True):
             prediction = output.color
             gray = gray_baseline(truth.color)
@@ -108,7 +108,7 @@ def evaluate(
             if index in grid_at:
                 report.grid.append((gray, prediction, truth.color))
         if progress:
-            progress(min(start + batch_size, len(paths)), len(paths))
+            progress(min(start + chunk_size, len(paths)), len(paths))
     if not report.rows:
         raise ColorplugError("no image could be evaluated: " + "; ".join(skipped[:3]))
     report.summary = _summarize(

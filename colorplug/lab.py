@@ -41,6 +41,12 @@ def _matrix(rows: tuple, like: torch.Tensor) -> torch.Tensor:
     return torch.tensor(rows, dtype=like.dtype, device=like.device)
 
 
+# XYZ to sRGB primaries: the exact inverse of XYZ_FROM_RGB (skimage.color.colorconv.rgb_from_xyz).
+RGB_FROM_XYZ = tuple(
+    tuple(row) for row in torch.linalg.inv(torch.tensor(XYZ_FROM_RGB, dtype=torch.float64)).tolist()
+)
+
+
 def _apply_matrix(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
     """Multiply every pixel's 3-vector of a (*, 3, H, W) tensor by a 3x3 matrix."""
     return torch.einsum("ij,...jhw->...ihw", matrix, image)
@@ -90,8 +96,7 @@ def lab_to_linear_rgb(lab: torch.Tensor) -> torch.Tensor:
     fz = (fy - b / 200.0).clamp(min=0.0)  # skimage clips negative Z the same way
     white = torch.tensor(WHITE_D65, dtype=lab.dtype, device=lab.device).view(3, 1, 1)
     xyz = lab_f_inverse(torch.stack((fx, fy, fz), dim=-3)) * white
-    rgb_from_xyz = torch.linalg.inv(_matrix(XYZ_FROM_RGB, lab).double()).to(lab.dtype)
-    return _apply_matrix(rgb_from_xyz, xyz)
+    return _apply_matrix(_matrix(RGB_FROM_XYZ, lab), xyz)
 
 
 def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:

@@ -31,28 +31,55 @@ def gimp_root() -> tuple[Path | None, str]:
 
 def run_batch(root: Path, code: str, profile: Path, shared: list[Path], timeout: int = 300):
     """Run Python batch code in gimp-console-3.0 (inside `root` when it is not '/')."""
-    gimp = ["env", "-i", "PATH=/usr/bin:/bin", f"HOME={profile}", "LANG=C.UTF-8",
-            f"GIMP3_DIRECTORY={profile}", f"COLORPLUG_HOME={os.environ.get('COLORPLUG_HOME', '')}",
-            "timeout", str(timeout), "gimp-console-3.0", "-i", "-d", "-f",
-            "--batch-interpreter=python-fu-eval", "-b", "-", "--quit"]
+    gimp = [
+        "env",
+        "-i",
+        "PATH=/usr/bin:/bin",
+        f"HOME={profile}",
+        "LANG=C.UTF-8",
+        f"GIMP3_DIRECTORY={profile}",
+        f"COLORPLUG_HOME={os.environ.get('COLORPLUG_HOME', '')}",
+        "timeout",
+        str(timeout),
+        "gimp-console-3.0",
+        "-i",
+        "-d",
+        "-f",
+        "--batch-interpreter=python-fu-eval",
+        "-b",
+        "-",
+        "--quit",
+    ]
     if root == Path("/"):
         return subprocess.run(gimp, input=code, capture_output=True, text=True, timeout=timeout + 30)
     binds = sorted({str(p) for p in shared})
-    mounts = [f"mount -t proc proc {shlex.quote(str(root / 'proc'))}",
-              f"mount --rbind /dev {shlex.quote(str(root / 'dev'))}"]
+    mounts = [
+        f"mount -t proc proc {shlex.quote(str(root / 'proc'))}",
+        f"mount --rbind /dev {shlex.quote(str(root / 'dev'))}",
+    ]
     for path in binds:
         inside = shlex.quote(str(root) + path)
         mounts.append(f"mkdir -p {inside} && mount --bind {shlex.quote(path)} {inside}")
     script = " && ".join([*mounts, "exec chroot " + shlex.quote(str(root)) + " " + shlex.join(gimp)])
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
-                          input=code, capture_output=True, text=True, timeout=timeout + 60)
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
+        input=code,
+        capture_output=True,
+        text=True,
+        timeout=timeout + 60,
+    )
 
 
 def engine_paths() -> list[Path]:
     """The folders the engine's Python needs: its environment, its base interpreter, the source tree."""
-    import colorplug
     import colorplug_weights
 
-    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(colorplug.__file__).parents[1],
-             Path(colorplug_weights.__file__).parents[1]}
+    import colorplug
+
+    paths = {
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(colorplug.__file__).parents[1],
+        Path(colorplug_weights.__file__).parents[1],
+    }
     return [p.resolve() for p in paths if p != Path("/") and p != Path("/usr")]

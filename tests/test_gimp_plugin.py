@@ -20,7 +20,7 @@ from tests.gimp3 import engine_paths, gimp_root, run_batch
 
 PROCEDURE = "plug-in-colorplug-colorize"
 
-BATCH = r'''
+BATCH = r"""
 import json, os
 from gi.repository import Gegl
 OUT = __OUT__
@@ -99,9 +99,9 @@ scenario("gray_mode", __PHOTO__, to_gray)
 scenario("deep", __PHOTO__, to_16_bit)
 with open(OUT + "/report.json", "w") as handle:
     json.dump(report, handle)
-'''
+"""
 
-FAILING = r'''
+FAILING = r"""
 import json
 PROC = Gimp.get_pdb().lookup_procedure("plug-in-colorplug-colorize")
 image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(__PHOTO__))
@@ -113,7 +113,7 @@ result = PROC.run(cfg)
 with open(__OUT__ + "/failing.json", "w") as handle:
     json.dump({"status": result.index(0).value_nick, "error": str(result.index(1)),
                "layers": len(image.get_layers())}, handle)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +144,11 @@ def workspace(tmp_path_factory, photos) -> dict:
 def _run(gimp, workspace, template: str, python: str | None = None):
     profile = workspace["folder"] / ("profile-broken" if python else "profile")
     install(profile, python=python)
-    code = (template.replace("__OUT__", repr(str(workspace["out"])))
-            .replace("__PHOTO__", repr(str(workspace["folder"] / "photo.png")))
-            .replace("__ALPHA__", repr(str(workspace["folder"] / "alpha.png"))))
+    code = (
+        template.replace("__OUT__", repr(str(workspace["out"])))
+        .replace("__PHOTO__", repr(str(workspace["folder"] / "photo.png")))
+        .replace("__ALPHA__", repr(str(workspace["folder"] / "alpha.png")))
+    )
     home = Path(str(Path(workspace["folder"]) / "home"))
     home.mkdir(exist_ok=True)
     shared = [workspace["folder"], *engine_paths()]
@@ -184,8 +186,10 @@ def test_full_colour_layer_above_the_source(report, workspace):
     truth = workspace["truth"]
     assert psnr(colour, truth) > psnr(gray, truth)  # coloured where the ground truth is
     assert colour.std(axis=-1).mean() > 2
-    np.testing.assert_array_equal(_pixels(workspace, entry["source_after"], "full.source.after"), _pixels(
-        workspace, before, "full.source.before"))  # the source layer is never modified
+    np.testing.assert_array_equal(
+        _pixels(workspace, entry["source_after"], "full.source.after"),
+        _pixels(workspace, before, "full.source.before"),
+    )  # the source layer is never modified
 
 
 def test_colour_only_mode_uses_an_lch_color_layer(report):
