@@ -171,17 +171,26 @@ def run(
       colorplug run archive/ 'extra/*.png' -o colorized/ --format png
       colorplug run photos/ -o photos/ --suffix _color      # next to the originals
     """
+    from colorplug.files import display_path
     from colorplug.inputs import find_images
-    from colorplug.plan import parse_shard, plan_jobs
+    from colorplug.plan import parse_shard, plan_jobs, remove_stale_temporaries
 
     found, problems = find_images(list(inputs))
     plan = plan_jobs(found, out_dir, fmt, name_suffix, overwrite, parse_shard(shard))
-    failures = [f"{argument}" for argument in problems]
-    failures += [f"{path}: {reason}" for path, reason in plan.problems]
-    for line in failures:
-        click.echo(f"colorplug: FAILED {line}", err=True)
+    progress = ProgressLine(len(plan.jobs), "colorizing", enabled=None if not quiet else False)
+    failures: list[str] = []
+
+    def failed(what: str, why: str) -> None:
+        failures.append(what)
+        progress.message(f"colorplug: FAILED {what}: {why}")
+
+    for argument, why in problems:
+        failed(display_path(argument), why)
+    for path, why in plan.problems:
+        failed(display_path(path), why)
     if not found and problems:
         sys.exit(1)
+    remove_stale_temporaries(out_dir)  # left by a run that was killed
     started = time.perf_counter()
     done = 0
     if plan.jobs:
@@ -194,32 +203,27 @@ def run(
             render_size=render_size,
             saturation=saturation,
             max_pixels=max_pixels,
+            batch_size=batch_size,
         )
-        progress = ProgressLine(len(plan.jobs), "colorizing", enabled=None if not quiet else False)
         for count, result in enumerate(run_jobs(colorizer, plan.jobs, workers), start=1):
             if result.error:
-                failures.append(f"{result.job.source}: {result.error}")
-                progress.message(f"colorplug: FAILED {result.job.source}: {result.error}")
+                failed(display_path(result.job.source), result.error)
             else:
                 done += 1
                 for note in result.notes if not quiet else []:
-                    progress.message(f"colorplug: note {result.job.source}: {note}")
+                    progress.message(f"colorplug: note {display_path(result.job.source)}: {note}")
             progress.update(count)
         progress.clear()
     elapsed = time.perf_counter() - started
     rate = f" ({done / elapsed:.1f} images/s)" if done and elapsed > 0 else ""
     click.echo(
         f"colorplug: {done} colorized, {len(plan.existing)} skipped (output exists), "
-        f"{len(failures)} failed in {elapsed:.1f} s{rate} -> {out_dir}",
+        f"{len(failures)} failed in {elapsed:.1f} s{rate} -> {display_path(out_dir)}",
         err=True,
     )
     if failures:
-        click.echo(
-            "colorplug: failed: "
-            + "; ".join(line.split(":")[0] for line in failures[:20])
-            + (" ..." if len(failures) > 20 else ""),
-            err=True,
-        )
+        listed = "; ".join(failures[:20]) + (f"; and {len(failures) - 20} more" if len(failures) > 20 else "")
+        click.echo(f"colorplug: failed: {listed}", err=True)
         sys.exit(1)
 
 
@@ -325,6 +329,12 @@ def evaluate(data, weights, protocol, render_size, device, limit, batch_size, re
     help="Decode the data set into memory once.",
 )
 @device_option
+@click.option(
+    "--threads",
+    default=0,
+    type=click.IntRange(0),
+    help="CPU threads (0: all). With 1, CPU runs are bit-for-bit reproducible, resumed ones included.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--time-limit",
@@ -358,9 +368,10 @@ def train(data, quiet, **options) -> None:
 
     result = run_training(config, show)
     progress.clear()
+    rank = f"rank {result.rank}/{result.ranks}: " if result.ranks > 1 else ""
     click.echo(
-        f"trained {result.epochs_done} epochs in {result.wall_time_s:.0f} s, final loss "
-        f"{result.final_loss:.4f}; weights {result.weights}; manifest entry {result.manifest_entry}"
+        f"{rank}trained {result.epochs_done} epochs ({result.steps} steps) in {result.wall_time_s:.0f} s, "
+        f"final loss {result.final_loss:.4f}; weights {result.weights}; entry {result.manifest_entry}"
     )
 
 

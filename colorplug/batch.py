@@ -18,6 +18,7 @@ import torch
 
 from colorplug.colorizer import Colorizer, Prepared
 from colorplug.errors import ColorplugError
+from colorplug.files import display_path
 from colorplug.images import ALPHA_FORMATS, Picture, format_for_suffix, load_picture, save_picture
 from colorplug.plan import Job
 
@@ -56,7 +57,10 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
             notes.append(f"has transparency, which {job.target.suffix} cannot hold: wrote {target.name}")
         if _same_file(target, job.source):
             raise ColorplugError("refusing to write over the input file")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ColorplugError(f"cannot create {display_path(target.parent)}: {exc.strerror}") from None
         save_picture(picture, target)
         return JobResult(job, written=target, notes=notes)
     except Exception as exc:  # one file's failure must not stop the others

@@ -24,7 +24,7 @@ def list_training_images(folders: list[str | Path]) -> list[Path]:
     """All image files under the given folders (sorted, so every run sees the same order)."""
     found, problems = find_images([str(folder) for folder in folders])
     if problems:
-        raise FileNotFoundError("; ".join(problems))
+        raise FileNotFoundError("; ".join(f"{what}: {why}" for what, why in problems))
     return [item.path for item in found]
 
 

@@ -78,7 +78,7 @@ def evaluate(
         raise ColorplugError(f"unknown protocol {protocol!r} (use {', '.join(PROTOCOLS)})")
     found, problems = find_images(folders)
     if problems:
-        raise ColorplugError("; ".join(problems))
+        raise ColorplugError("; ".join(f"{what}: {why}" for what, why in problems))
     paths = [item.path for item in found][: limit or None]
     if not paths:
         raise ColorplugError(f"no images found in {', '.join(folders)}")

@@ -34,3 +34,10 @@ def atomic_path(target: Path, fsync: bool = True) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+
+
+def display_path(path: os.PathLike | str) -> str:
+    """A path as one printable line: control characters (newlines in names) escaped, undecodable bytes
+    shown as \\x.. escapes, so an error message about any file stays a single readable line."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

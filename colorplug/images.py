@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from colorplug.errors import ColorplugError
-from colorplug.files import atomic_path
+from colorplug.files import atomic_path, display_path
 from colorplug.png16 import encode_png16, read_png16, sixteen_bit_raw_mode
 
 DEFAULT_MAX_PIXELS = 150_000_000
@@ -96,13 +96,17 @@ def to_uint8(samples: np.ndarray) -> np.ndarray:
     return ((samples.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
 
 
+def _megapixels(pixels: float) -> str:
+    return f"{pixels / 1e6:.0f} MP" if pixels >= 10e6 else f"{pixels / 1e6:.3g} MP"
+
+
 def _check_size(width: int, height: int, max_pixels: int | None) -> None:
     if width <= 0 or height <= 0:
         raise ImageError(f"image declares no pixels ({width}x{height})")
     if max_pixels is not None and width * height > max_pixels:
         raise ImageError(
-            f"image declares {width}x{height} = {width * height / 1e6:.0f} MP, over the limit of "
-            f"{max_pixels / 1e6:.0f} MP (possible decompression bomb; raise --max-pixels to allow)"
+            f"image declares {width}x{height} = {_megapixels(width * height)}, over the limit of "
+            f"{_megapixels(max_pixels)} (possible decompression bomb; raise --max-pixels to allow)"
         )
 
 
@@ -240,8 +244,8 @@ def load_picture(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) 
     except Image.DecompressionBombError:
         limit = max_pixels or Image.MAX_IMAGE_PIXELS
         raise ImageError(
-            f"image declares more pixels than Pillow allows, over the limit of {limit / 1e6:.0f} "
-            "MP (possible decompression bomb; raise --max-pixels to allow)"
+            f"image declares too many pixels, over the limit of {_megapixels(limit)} "
+            "(possible decompression bomb; raise --max-pixels to allow)"
         ) from None
     except ImageError:
         raise
@@ -327,7 +331,7 @@ def save_picture(picture: Picture, path: str | Path, quality: int = 95) -> None:
             else:
                 _save_8bit(picture, temp, fmt, quality)
     except OSError as exc:
-        raise ImageError(f"cannot write {path}: {exc.strerror or _one_line(exc)}") from None
+        raise ImageError(f"cannot write {display_path(path)}: {exc.strerror or _one_line(exc)}") from None
 
 
 def _save_16bit(picture: Picture, temp: Path, fmt: str) -> None:

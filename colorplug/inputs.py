@@ -36,14 +36,14 @@ def _walk_images(root: Path) -> list[InputFile]:
     return found
 
 
-def find_images(arguments: list[str]) -> tuple[list[InputFile], list[str]]:
-    """Expand files, folders (recursively) and glob patterns; return (images, problems).
+def find_images(arguments: list[str]) -> tuple[list[InputFile], list[tuple[str, str]]]:
+    """Expand files, folders (recursively) and glob patterns; return (images, (argument, problem)s).
 
     A file named directly is taken whatever its suffix (so odd names still get a clear error later);
     folder contents are filtered by image suffix. Duplicates are dropped, order is stable and sorted.
     """
     images: list[InputFile] = []
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
@@ -53,7 +53,7 @@ def find_images(arguments: list[str]) -> tuple[list[InputFile], list[str]]:
         elif glob.has_magic(argument):
             matches = sorted(glob.glob(argument, recursive=True))
             if not matches:
-                problems.append(f"{argument}: no file matches this pattern")
+                problems.append((argument, "no file matches this pattern"))
             for match in matches:
                 matched = Path(match)
                 if matched.is_dir():
@@ -61,7 +61,7 @@ def find_images(arguments: list[str]) -> tuple[list[InputFile], list[str]]:
                 elif matched.suffix.lower() in IMAGE_SUFFIXES:
                     images.append(InputFile(matched, Path(matched.name)))
         else:
-            problems.append(f"{argument}: no such file or folder")
+            problems.append((argument, "no such file or folder"))
     unique: dict[str, InputFile] = {}
     for item in images:
         unique.setdefault(os.path.abspath(item.path), item)

@@ -113,3 +113,15 @@ def plan_jobs(
             job = Job(item.path, target)
             (plan.existing if target.exists() and not overwrite else plan.jobs).append(job)
     return plan
+
+
+def remove_stale_temporaries(out_dir: Path) -> int:
+    """Delete our own hidden temporary files left in `out_dir` by a killed run; returns how many."""
+    removed = 0
+    for folder, _, names in os.walk(out_dir):
+        for name in names:
+            path = Path(folder, name)
+            if is_temp_file(path):
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed

@@ -68,6 +68,7 @@ class TrainConfig:
     workers: int = 2
     preload: str = "auto"
     device: str | None = None
+    threads: int = 0  # CPU threads for torch (0: torch's default)
     seed: int = 0
     time_limit_min: float = 0.0
     data_license: str = ""
@@ -95,6 +96,9 @@ class TrainResult:
     epochs_done: int
     final_loss: float
     wall_time_s: float
+    steps: int = 0
+    rank: int = 0
+    ranks: int = 1
 
 
 class RebalancedL1:
@@ -208,6 +212,8 @@ def _hardware(device: torch.device) -> str:
 
 def train(config: TrainConfig, progress: Callable[[Progress], None] | None = None) -> TrainResult:
     """Train a colorization network as `config` says; see the module docstring."""
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
     world = distributed.join(config.device)
     try:
         return _train(config, world, progress)
@@ -253,6 +259,8 @@ def _train(config: TrainConfig, world: distributed.World, progress: Callable | N
     if config.resume:
         start_epoch, step = _load_checkpoint(checkpoint_path, model, optimizer, ema, compute, device)
     if world.distributed:
+        if world.size > 1 and device.type == "cuda":  # statistics over the global batch (CUDA only)
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     log_path = out / LOG
     if world.is_main:
@@ -312,6 +320,8 @@ def _train(config: TrainConfig, world: distributed.World, progress: Callable | N
                 stopped_early = True
                 break
         elapsed = time.perf_counter() - epoch_start
+        if loss_count == 0 and not stopped_early:
+            raise ColorplugError("no colourful images to learn from: the training images are all near-gray")
         mean_loss = distributed.mean_across(world, loss_sum / max(1, loss_count))
         val = validation_loss(_unwrap(model), val_loader, device, config.image_size) if val_loader else None
         if world.is_main:
@@ -365,7 +375,7 @@ def _train(config: TrainConfig, world: distributed.World, progress: Callable | N
         )
         with atomic_path(entry_path) as temp:
             temp.write_text(json.dumps(entry, indent=2) + "\n", encoding="utf-8")
-    return TrainResult(weights_path, entry_path, epochs_done, mean_loss, wall)
+    return TrainResult(weights_path, entry_path, epochs_done, mean_loss, wall, step, world.rank, world.size)
 
 
 class _CachedBatches:

@@ -8,6 +8,7 @@ tensors and plain values only and loading never runs code.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -184,9 +185,11 @@ def save_weights_file(
     payload = {"format": FORMAT_VERSION, "arch": arch, "width": float(width), "state_dict": tensors}
     if render_size:
         payload["render_size"] = int(render_size)
+    buffer = io.BytesIO()  # saved from memory: the archive then holds no (random) temporary file name
+    torch.save(payload, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as temp:
-        torch.save(payload, temp)
+        temp.write_bytes(buffer.getvalue())
     return sha256_of(path)
 
 

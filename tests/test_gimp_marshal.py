@@ -1,0 +1,98 @@
+"""The GIMP plug-in's plain-Python side and the engine bridge, without GIMP."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "gimp_plugin" / "colorplug_gimp"))
+import colorplug_marshal as marshal  # noqa: E402
+
+sys.path.pop(0)
+
+
+def fake_python(folder: Path, body: str) -> str:
+    """An executable standing in for the engine's Python."""
+    path = folder / "fake-python"
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def test_request_and_engine_round_trip(tmp_path, tiny_weights, photos, monkeypatch):
+    monkeypatch.setenv("GI_TYPELIB_PATH", "/should/not/leak")
+    gray = np.asarray(photos["chelsea"][::4, ::4].mean(axis=-1), dtype=np.uint16) * 257
+    rgba = np.dstack([gray, gray, gray, np.full_like(gray, 65535)])
+    height, width = gray.shape
+    folder = marshal.private_folder()
+    marshal.write_request(folder, rgba.tobytes(), width, height, 4, 16, str(tiny_weights), 64, 1.0)
+    pulses = []
+    marshal.run_engine({"python": sys.executable}, folder, pulse=lambda: pulses.append(1))
+    out = np.frombuffer(marshal.read_output(folder, width, height, 4, 16), np.uint16).reshape(
+        height, width, 4
+    )
+    assert out[..., :3].std(axis=-1).mean() > 50  # coloured, at 16 bits
+    np.testing.assert_array_equal(out[..., 3], rgba[..., 3])
+    assert pulses
+
+
+def test_write_request_checks_the_pixel_count(tmp_path):
+    with pytest.raises(ValueError, match="expected 24"):
+        marshal.write_request(str(tmp_path), b"\0" * 10, 2, 3, 4, 8, "general", 0, 1.0)
+
+
+def test_missing_engine_is_reported(tmp_path):
+    folder = marshal.private_folder()
+    with pytest.raises(marshal.EngineError, match="engine not found"):
+        marshal.run_engine({"python": str(tmp_path / "nope")}, folder)
+
+
+def test_engine_errors_and_crashes_are_one_line(tmp_path, tiny_weights):
+    folder = marshal.private_folder()
+    marshal.write_request(folder, b"\0" * 12, 2, 2, 3, 8, "no-such-weights", 0, 1.0)
+    with pytest.raises(marshal.EngineError, match="unknown weights 'no-such-weights'"):
+        marshal.run_engine({"python": sys.executable}, folder)
+    crash = fake_python(tmp_path, "echo 'Segmentation fault' >&2; exit 139")
+    folder = marshal.private_folder()
+    with pytest.raises(marshal.EngineError, match="Segmentation fault"):
+        marshal.run_engine({"python": crash}, folder)
+
+
+def test_timeout_kills_the_engine(tmp_path):
+    slow = fake_python(tmp_path, "sleep 30")
+    with pytest.raises(marshal.EngineError, match="timed out after 1 s"):
+        marshal.run_engine({"python": slow}, marshal.private_folder(), timeout_s=1)
+
+
+def test_wrong_size_output_is_refused(tmp_path):
+    (tmp_path / marshal.OUTPUT).write_bytes(b"\0" * 5)
+    with pytest.raises(marshal.EngineError, match="wrong size"):
+        marshal.read_output(str(tmp_path), 2, 2, 3, 8)
+
+
+def test_config_missing_says_how_to_fix(tmp_path):
+    with pytest.raises(marshal.EngineError, match="colorplug gimp install"):
+        marshal.read_config(str(tmp_path))
+    (tmp_path / marshal.CONFIG_NAME).write_text(json.dumps({"python": "/x"}))
+    assert marshal.read_config(str(tmp_path)) == {"python": "/x"}
+
+
+def test_bridge_refuses_bad_requests(tmp_path):
+    from colorplug.gimp_bridge import main
+
+    (tmp_path / "request.json").write_text(json.dumps({"width": 2, "height": 2, "channels": 2, "depth": 8}))
+    assert main([str(tmp_path)]) == 1
+    assert "unsupported pixel layout" in json.loads((tmp_path / "response.json").read_text())["error"]
+    assert os.path.exists(tmp_path / "response.json")
+
+
+def test_layer_names():
+    assert marshal.layer_name("Background", False) == "Background (colorized)"
+    assert marshal.layer_name("scan", True) == "scan (colorized colour)"
