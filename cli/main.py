@@ -64,12 +64,17 @@ weights_option = click.option(
     metavar="NAME|PATH",
     help="Shipped weights name (see `colorplug weights list`) or a weights file.",
 )
+batch_option = click.option(
+    "--batch-size",
+    default=None,
+    type=click.IntRange(1, 1024),
+    help="Photos per network call (default: 1 on the CPU, 16 on GPUs).",
+)
 render_option = click.option(
     "--render-size",
-    default=256,
-    show_default=True,
+    default=None,
     type=click.IntRange(8, 4096),
-    help="Short side at which the network sees the photo.",
+    help="Short side at which the network sees the photo (default: the size the weights were trained at).",
 )
 
 
@@ -104,12 +109,7 @@ def main() -> None:
     help="Scale the predicted colour (0 gives gray, >1 more vivid).",
 )
 @device_option
-@click.option(
-    "--batch-size",
-    default=None,
-    type=click.IntRange(1, 1024),
-    help="Photos per network call (default: 1 on the CPU, 16 on GPUs).",
-)
+@batch_option
 @click.option(
     "--workers",
     default=None,
@@ -240,12 +240,7 @@ def run(
 @render_option
 @device_option
 @click.option("--limit", default=0, type=click.IntRange(0), help="Use only the first N images (0: all).")
-@click.option(
-    "--batch-size",
-    default=None,
-    type=click.IntRange(1, 1024),
-    help="Photos per network call (default: 1 on the CPU, 16 on GPUs).",
-)
+@batch_option
 @click.option(
     "--report",
     "report_dir",

@@ -153,3 +153,14 @@ def test_two_processes_filling_the_cache_at_once_both_succeed(tmp_path, monkeypa
     cached = Path(outputs[0][0].strip())
     assert sha256_of(cached) == sha
     assert [p.name for p in cached.parent.iterdir()] == [cached.name]  # no temporary files left
+
+
+def test_weights_run_at_the_size_they_were_trained_at(shipped, tiny_weights):
+    from colorplug import Colorizer
+
+    manifest = json.loads((shipped / "manifest.json").read_text())
+    manifest["weights"]["tiny"]["render_size"] = 96
+    (shipped / "manifest.json").write_text(json.dumps(manifest))
+    assert Colorizer("tiny", device="cpu").render_size == 96
+    assert Colorizer("tiny", device="cpu", render_size=200).render_size == 200
+    assert Colorizer(tiny_weights, device="cpu").render_size == 256  # a file without the field
