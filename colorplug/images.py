@@ -84,10 +84,6 @@ class Picture:
     def is_gray(self) -> bool:
         return self.color.ndim == 2
 
-    @property
-    def max_value(self) -> int:
-        return 65535 if self.color.dtype == np.uint16 else 255
-
 
 def to_uint8(samples: np.ndarray) -> np.ndarray:
     """Round 16-bit samples to 8 bits (identity for uint8)."""

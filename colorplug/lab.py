@@ -73,11 +73,6 @@ def lab_f_inverse(f: torch.Tensor) -> torch.Tensor:
     return torch.where(f > _F_INVERSE_THRESHOLD, f**3, (f - _F_OFFSET) / _KAPPA_SLOPE)
 
 
-def lightness_from_luminance(y: torch.Tensor) -> torch.Tensor:
-    """CIE L* (0..100) from relative luminance Y (white = 1)."""
-    return 116.0 * lab_f(y) - 16.0
-
-
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     """sRGB in [0, 1], shape (*, 3, H, W) -> CIE LAB (D65), same shape; matches skimage.color.rgb2lab."""
     _check_channels(rgb, "rgb")

@@ -96,3 +96,23 @@ def test_bridge_refuses_bad_requests(tmp_path):
 def test_layer_names():
     assert marshal.layer_name("Background", False) == "Background (colorized)"
     assert marshal.layer_name("scan", True) == "scan (colorized colour)"
+
+
+@pytest.mark.parametrize(
+    ("platform", "env", "expected"),
+    [
+        ("linux", {"XDG_CONFIG_HOME": "/cfg"}, "/cfg/GIMP/3.0"),
+        ("darwin", {}, "~/Library/Application Support/GIMP/3.0"),
+        ("win32", {"APPDATA": "C:/Users/u/AppData/Roaming"}, "C:/Users/u/AppData/Roaming/GIMP/3.0"),
+        ("linux", {"GIMP3_DIRECTORY": "/custom"}, "/custom"),
+    ],
+)
+def test_default_gimp_profiles(monkeypatch, platform, env, expected):
+    from colorplug import gimp_install
+
+    for name in ("GIMP3_DIRECTORY", "XDG_CONFIG_HOME", "APPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(gimp_install.sys, "platform", platform)
+    assert gimp_install.default_profile() == Path(expected).expanduser()

@@ -130,6 +130,9 @@ def test_exif_orientation_is_applied_like_pillow(tmp_path, rgb, orientation):
     kept.load(picture.exif)
     assert 0x0112 not in kept  # already applied: the output must not rotate it again
     assert kept[0x010F] == "colorplug test camera"
+    save_picture(picture, tmp_path / "carried.jpg")
+    written = Image.open(tmp_path / "carried.jpg").getexif()
+    assert written[0x010F] == "colorplug test camera" and 0x0112 not in written
 
 
 def test_icc_profile_is_carried_to_the_output(tmp_path, rgb):
