@@ -10,6 +10,7 @@ import functools
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import click
@@ -87,6 +88,9 @@ def main() -> None:
     Example:
       colorplug run old_photos/ -o colorized/
     """
+    # Pillow warns about oddities it recovers from (corrupt EXIF...); real problems reach the user as
+    # the one-line errors of each file, so its warnings would only be noise among them.
+    warnings.filterwarnings("ignore", module="PIL")
 
 
 @main.command()
