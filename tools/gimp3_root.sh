@@ -15,7 +15,10 @@ fi
 root=${COLORPLUG_GIMP_ROOT:-/var/cache/colorplug/trixie-gimp3}
 if [ -x "$root/usr/bin/gimp-console-3.0" ]; then echo "$root"; exit 0; fi
 [ "$(id -u)" = 0 ] || { log "building a chroot needs root"; exit 3; }
-command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2 || exit 3
+if ! command -v debootstrap >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq debootstrap >&2 || { apt-get update -qq >&2 && apt-get install -y -qq debootstrap >&2; } || exit 3
+fi
 partial="$root.partial"
 rm -rf "$partial"; mkdir -p "$(dirname "$root")"
 log "debootstrap trixie into $partial"
