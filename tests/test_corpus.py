@@ -6,10 +6,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,20 +17,7 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorplug.png16 import encode_png16
-
-
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", header)
-        + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + png_chunk(b"IEND", b"")
-    )
+from tests.test_images import png_declaring
 
 
 def encoded(image: Image.Image, fmt: str, **options) -> bytes:
