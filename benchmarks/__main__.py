@@ -164,21 +164,22 @@ print(json.dumps({{"time": elapsed, "peak_mb": (rss_kb('VmHWM') - base) / 1024}}
     ]
 
 
-def small_photos(folder: Path, count: int) -> Path:
-    """`count` grayscale 256x256 JPEGs: from the general test split when present, else generated."""
+def small_photos(folder: Path, count: int, mode: str = "L") -> Path:
+    """`count` 256x256 JPEGs (gray unless mode says): from the general test split when present, else
+    made from scikit-image's photos."""
     import numpy as np
     from PIL import Image
     from skimage import data
 
-    target = folder / "small"
+    target = folder / f"small-{mode}"
     target.mkdir()
     sources = sorted((DATA / "general" / "test").glob("*.jpg"))[:count]
     for index in range(count):
         if sources:
-            image = Image.open(sources[index % len(sources)]).convert("L")
+            image = Image.open(sources[index % len(sources)]).convert(mode)
         else:
             base = [data.astronaut(), data.chelsea(), data.coffee()][index % 3]
-            image = Image.fromarray(np.roll(base, index * 7, axis=1)).convert("L")
+            image = Image.fromarray(np.roll(base, index * 7, axis=1)).convert(mode)
         image.resize((256, 256), Image.Resampling.BICUBIC).save(target / f"{index:04d}.jpg", quality=92)
     return target
 
@@ -293,7 +294,7 @@ def bench_training(folder: Path) -> list[tuple]:
     data = (
         DATA / "general" / "train"
         if (DATA / "general" / "train").is_dir()
-        else small_photos(folder, 64).parent
+        else small_photos(folder, 64, "RGB")
     )
     rows = []
     for preload in ("yes", "no"):

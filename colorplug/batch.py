@@ -1,7 +1,8 @@
-"""Colorizing many files: decoding and encoding in worker threads overlap with batched inference.
+"""Colorizing many files: decoding and encoding can overlap with batched inference in worker threads.
 
-Pillow, numpy and torch release the GIL in their heavy loops, so threads give real overlap on few cores
-without copying images between processes. Each file succeeds or fails on its own.
+Pillow, numpy and torch release the GIL in their heavy loops, so threads overlap without copying images
+between processes; on a CPU of two cores or fewer the network already keeps every core busy, and there
+the work runs in the calling thread (see default_workers). Each file succeeds or fails on its own.
 """
 
 from __future__ import annotations

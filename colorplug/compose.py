@@ -18,17 +18,27 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from colorplug.lab import WHITE_D65, XYZ_FROM_RGB, lab_to_linear_rgb
+from colorplug.lab import (
+    LAB_EPSILON,
+    LAB_F_INVERSE_THRESHOLD,
+    LAB_F_OFFSET,
+    LAB_TOE_SLOPE,
+    RGB_FROM_XYZ,
+    WHITE_D65,
+    XYZ_FROM_RGB,
+    lab_f,
+    lab_to_linear_rgb,
+    linear_to_srgb,
+    srgb_to_linear,
+)
 
 BLOCK_PIXELS = 1 << 16  # rows per block are chosen so a block holds about this many pixels
 MAX_ASPECT = 4.0  # the render size's long side is at most this many times its short side
 GAMUT_STEPS = 8
 ENCODE_TABLE_SIZE = 1 << 16  # sqrt(linear value) -> 8-bit sRGB code table (see _encode_table)
 
-_EPSILON = 0.008856
-_F_OFFSET = 16.0 / 116.0
-_F_INVERSE_THRESHOLD = 0.2068966
-_RGB_FROM_XYZ = np.linalg.inv(np.asarray(XYZ_FROM_RGB, dtype=np.float64)) * np.asarray(WHITE_D65)
+# XYZ -> linear sRGB with the reference white folded in, for the full-size conversion
+_RGB_FROM_SCALED_XYZ = (np.asarray(RGB_FROM_XYZ) * np.asarray(WHITE_D65)).astype(np.float32)
 
 
 def _threads() -> int:
@@ -52,24 +62,16 @@ def _for_row_blocks(height: int, width: int, work) -> None:
         future.result()
 
 
-def _srgb_decode(codes: np.ndarray) -> np.ndarray:
-    return np.where(codes > 0.04045, ((codes + 0.055) / 1.055) ** 2.4, codes / 12.92)
-
-
-def _lightness_of_luminance(y: np.ndarray) -> np.ndarray:
-    """CIE L* of luminance Y (white = 1), float64 reference formula."""
-    return np.where(
-        y > _EPSILON, 116.0 * np.cbrt(np.maximum(y, _EPSILON)) - 16.0, 116.0 * (7.787 * y + _F_OFFSET) - 16.0
-    )
-
-
 @functools.lru_cache(maxsize=4)
 def _luminance_tables(levels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per channel, each code's share of luminance Y (3, levels); and L* of each gray code (levels,)."""
-    linear = _srgb_decode(np.arange(levels, dtype=np.float64) / (levels - 1))
-    weights = np.asarray(XYZ_FROM_RGB[1], dtype=np.float64)[:, None]
-    gray_lightness = _lightness_of_luminance(weights.sum() * linear)  # R = G = B
-    return (weights * linear).astype(np.float32), gray_lightness.astype(np.float32)
+    """Per channel, each code's share of luminance Y (3, levels); and L* of each gray code (levels,).
+
+    Built in float64 with lab.py's own formulas, so the tables and the reference conversion agree.
+    """
+    linear = srgb_to_linear(torch.arange(levels, dtype=torch.float64) / (levels - 1))
+    weights = torch.tensor(XYZ_FROM_RGB[1], dtype=torch.float64)[:, None]
+    gray_lightness = 116.0 * lab_f(weights.sum() * linear) - 16.0  # R = G = B
+    return (weights * linear).float().numpy(), gray_lightness.float().numpy()
 
 
 def _is_gray_rgb(color: np.ndarray) -> bool:
@@ -99,8 +101,8 @@ def lightness(color: np.ndarray) -> np.ndarray:
         y = np.take(tables[0], block[..., 0])
         y += np.take(tables[1], block[..., 1])
         y += np.take(tables[2], block[..., 2])
-        toe = y <= _EPSILON
-        linear_part = y * np.float32(116.0 * 7.787) + np.float32(116.0 * _F_OFFSET - 16.0)
+        toe = y <= LAB_EPSILON
+        linear_part = y * np.float32(116.0 * LAB_TOE_SLOPE) + np.float32(116.0 * LAB_F_OFFSET - 16.0)
         np.cbrt(y, out=y)
         y *= np.float32(116.0)
         y -= np.float32(16.0)
@@ -175,18 +177,17 @@ def _encode_table() -> np.ndarray:
     Indexing by the square root spreads the entries where the sRGB curve is steep (near black), so
     the table is off by at most a few thousandths of a level before rounding.
     """
-    linear = np.linspace(0.0, 1.0, ENCODE_TABLE_SIZE) ** 2
-    encoded = np.where(linear > 0.0031308, 1.055 * linear ** (1 / 2.4) - 0.055, 12.92 * linear)
-    return np.rint(encoded * 255).astype(np.uint8)
+    linear = torch.linspace(0.0, 1.0, ENCODE_TABLE_SIZE, dtype=torch.float64) ** 2
+    return np.rint(linear_to_srgb(linear).numpy() * 255).astype(np.uint8)
 
 
 def _f_inverse(f: np.ndarray) -> np.ndarray:
     """LAB's f^-1 (cube with a linear toe), elementwise; the toe, for very dark values, is patched in."""
     cube = f * f
     cube *= f
-    toe = f <= _F_INVERSE_THRESHOLD
+    toe = f <= LAB_F_INVERSE_THRESHOLD
     if toe.any():
-        cube[toe] = (f[toe] - np.float32(_F_OFFSET)) * np.float32(1 / 7.787)
+        cube[toe] = (f[toe] - np.float32(LAB_F_OFFSET)) * np.float32(1 / LAB_TOE_SLOPE)
     return cube
 
 
@@ -201,7 +202,7 @@ def _encode(linear: np.ndarray, out: np.ndarray) -> None:
         for channel in range(3):
             np.take(_encode_table(), codes[channel], out=out[:, channel], mode="clip")
         return
-    encoded = np.where(linear > 0.0031308, 1.055 * np.power(linear, 1 / 2.4) - 0.055, 12.92 * linear)
+    encoded = linear_to_srgb(torch.from_numpy(linear)).numpy()
     out[...] = np.rint(encoded * 65535).T
 
 
@@ -217,7 +218,6 @@ def compose(lightness_full: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype)
     ab_wide = small[:, :, x0] * (1 - wx) + small[:, :, x1] * wx  # (2, h, W): small, done once
     ab_wide[0] *= np.float32(1 / 500)
     ab_wide[1] *= np.float32(-1 / 200)
-    matrix = _RGB_FROM_XYZ.astype(np.float32)
     out = np.empty((height, width, 3), dtype=dtype)
 
     def work(rows: slice) -> None:
@@ -230,7 +230,7 @@ def compose(lightness_full: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype)
         np.add(f[1], ab[0], out=f[0])  # fx = fy + a / 500
         np.add(f[1], ab[1], out=f[2])  # fz = fy - b / 200
         np.maximum(f[2], 0, out=f[2])  # skimage clips negative z
-        linear = np.matmul(matrix, _f_inverse(f).reshape(3, -1))  # the white point is folded in
+        linear = np.matmul(_RGB_FROM_SCALED_XYZ, _f_inverse(f).reshape(3, -1))
         _encode(linear, out[rows].reshape(-1, 3))
 
     _for_row_blocks(height, width, work)

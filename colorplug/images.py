@@ -61,7 +61,6 @@ class Picture:
     alpha: np.ndarray | None = None  # (H, W), same dtype as color
     icc_profile: bytes | None = None
     exif: bytes | None = None
-    source_format: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -217,7 +216,6 @@ def load_picture(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) 
                 notes.append(f"animated ({frames} frames): colorized the first frame only")
             exif, orientation = _exif_without_orientation(image)
             icc = image.info.get("icc_profile") or None
-            source_format = image.format
             if image.format == "TIFF" and _tiff_bits(image) == 16:
                 color, alpha = _read_tiff16(path, max_pixels)
             elif raw_mode:
@@ -254,7 +252,6 @@ def load_picture(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) 
         alpha=_apply_orientation(alpha, orientation),
         icc_profile=icc,
         exif=exif,
-        source_format=source_format,
         notes=notes,
     )
 
@@ -267,7 +264,7 @@ def picture_from_pil(image: Image.Image) -> Picture:
     except _DECODE_ERRORS as exc:
         raise ImageError(f"cannot read PIL image: {_one_line(exc)}") from None
     icc = image.info.get("icc_profile") if image.mode in ("RGB", "RGBA", "P", "PA") else None
-    return Picture(color=color, alpha=alpha, icc_profile=icc or None, source_format=image.format)
+    return Picture(color=color, alpha=alpha, icc_profile=icc or None)
 
 
 def picture_from_array(samples: np.ndarray) -> Picture:

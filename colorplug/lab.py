@@ -17,10 +17,10 @@ XYZ_FROM_RGB = (
 # D65, 2 degree observer: the reference white of skimage's rgb2lab / lab2rgb.
 WHITE_D65 = (0.95047, 1.0, 1.08883)
 
-_EPSILON = 0.008856  # CIE threshold on t in f(t)
-_KAPPA_SLOPE = 7.787
-_F_OFFSET = 16.0 / 116.0
-_F_INVERSE_THRESHOLD = 0.2068966
+LAB_EPSILON = 0.008856  # CIE threshold on t in f(t)
+LAB_TOE_SLOPE = 7.787
+LAB_F_OFFSET = 16.0 / 116.0
+LAB_F_INVERSE_THRESHOLD = 0.2068966
 
 # The network's convention, defined once: L in [0, 100] -> [-1, 1], ab / 128 -> about [-1, 1].
 L_CENTER = 50.0
@@ -65,12 +65,12 @@ def linear_to_srgb(linear: torch.Tensor) -> torch.Tensor:
 
 def lab_f(t: torch.Tensor) -> torch.Tensor:
     """CIE LAB's companding function f(t) (cube root with a linear toe)."""
-    return torch.where(t > _EPSILON, t.clamp(min=_EPSILON) ** (1 / 3), _KAPPA_SLOPE * t + _F_OFFSET)
+    return torch.where(t > LAB_EPSILON, t.clamp(min=LAB_EPSILON) ** (1 / 3), LAB_TOE_SLOPE * t + LAB_F_OFFSET)
 
 
 def lab_f_inverse(f: torch.Tensor) -> torch.Tensor:
     """Inverse of :func:`lab_f`."""
-    return torch.where(f > _F_INVERSE_THRESHOLD, f**3, (f - _F_OFFSET) / _KAPPA_SLOPE)
+    return torch.where(f > LAB_F_INVERSE_THRESHOLD, f**3, (f - LAB_F_OFFSET) / LAB_TOE_SLOPE)
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:

@@ -146,7 +146,8 @@ def count_parameters(model: nn.Module) -> int:
 def fuse_for_inference(model: nn.Module) -> nn.Module:
     """A copy of an eval-mode model with every BatchNorm folded into the conv before it.
 
-    Same outputs (to float rounding), one memory pass less per layer: worth ~25% on the CPU.
+    Same outputs (to float rounding), one memory pass less per layer; with channels_last the default
+    network went from 46 to 32 ms at 256x256 on a 2-core CPU (measured once, noisy machine).
     """
     import copy
 
