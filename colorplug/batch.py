@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from colorplug.colorizer import Colorizer, Prepared
-from colorplug.errors import ColorplugError
+from colorplug.errors import ColorplugError, one_line
 from colorplug.files import display_path
 from colorplug.images import ALPHA_FORMATS, Picture, format_for_suffix, load_picture, save_picture
 from colorplug.plan import Job
@@ -44,7 +44,14 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _load(colorizer: Colorizer, job: Job) -> Prepared:
-    return colorizer.prepare(load_picture(job.source, colorizer.max_pixels))
+    picture = load_picture(job.source, colorizer.max_pixels)
+    if job.hints is None:
+        return colorizer.prepare(picture)
+    try:
+        hints = colorizer.hint_map(job.hints, picture)
+    except ColorplugError as exc:
+        raise ColorplugError(f"hints {display_path(job.hints)}: {exc}") from None
+    return colorizer.prepare(picture, hints)
 
 
 def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.Tensor) -> JobResult:
@@ -52,10 +59,11 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
     try:
         picture: Picture = colorizer.finish(prepared, ab)
         target = job.target
-        notes = list(picture.notes)
+        notes = [*picture.notes, *([job.note] if job.note else [])]
         if picture.alpha is not None and format_for_suffix(target.suffix) not in ALPHA_FORMATS:
-            target = target.with_suffix(".png")
-            notes.append(f"has transparency, which {job.target.suffix} cannot hold: wrote {target.name}")
+            raise ColorplugError(
+                f"has transparency its header did not declare, which {target.suffix} cannot hold"
+            )
         if _same_file(target, job.source):
             raise ColorplugError("refusing to write over the input file")
         try:
@@ -65,19 +73,7 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
         save_picture(picture, target)
         return JobResult(job, written=target, notes=notes)
     except Exception as exc:  # one file's failure must not stop the others
-        return JobResult(job, error=error_text(exc))
-
-
-def error_text(exc: BaseException) -> str:
-    """One line saying what went wrong, for any exception."""
-    if isinstance(exc, ColorplugError):
-        return str(exc)
-    if isinstance(exc, MemoryError):
-        return "out of memory"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+        return JobResult(job, error=one_line(exc, with_type=True))
 
 
 class _Inline(contextlib.AbstractContextManager):
@@ -126,7 +122,7 @@ def run_jobs(colorizer: Colorizer, jobs: Sequence[Job], workers: int | None = No
             try:
                 predictions = colorizer.predict_prepared([prepared for _, prepared in group])
             except (RuntimeError, MemoryError) as exc:  # e.g. out of memory on the device
-                return [JobResult(job, error=error_text(exc)) for job, _ in group]
+                return [JobResult(job, error=one_line(exc, with_type=True)) for job, _ in group]
             for (job, prepared), ab in zip(group, predictions, strict=True):
                 saving.append(savers.submit(_finish_and_save, colorizer, job, prepared, ab))
             return []
@@ -140,7 +136,7 @@ def run_jobs(colorizer: Colorizer, jobs: Sequence[Job], workers: int | None = No
             try:
                 prepared = future.result()
             except Exception as exc:  # unreadable input: report it, go on with the rest
-                yield JobResult(job, error=error_text(exc))
+                yield JobResult(job, error=one_line(exc, with_type=True))
                 continue
             pixels = prepared.picture.height * prepared.picture.width
             window = max(workers + 1, min(batch_size + workers, budget // max(1, pixels)))

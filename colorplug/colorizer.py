@@ -1,8 +1,9 @@
-"""The engine's main API: `Colorizer(weights, device).colorize(image)`.
+"""The engine's main API: `Colorizer(weights, device).colorize(image, hints=None)`.
 
-The network runs on L at a render size; the predicted chroma is fitted into the sRGB gamut, scaled by
-`saturation` and put back onto the photo's own full-resolution L (see compose.py). Alpha, ICC profile
-and bit depth are carried from input to output.
+The network runs on L at a render size (with the user's colour hints, for models that take them); its
+chroma is decoded at the chosen vividness, fitted into the sRGB gamut, scaled by `saturation` and put
+back onto the photo's own full-resolution L (see compose.py). Alpha, ICC profile and bit depth are
+carried from input to output.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import torch
 from PIL import Image
 
 from colorplug import compose
+from colorplug.chroma import decode
 from colorplug.device import pick_device
+from colorplug.errors import ColorplugError, one_line
+from colorplug.hints import HintError, hints_from_rgba, resize_hints
 from colorplug.images import (
     DEFAULT_MAX_PIXELS,
     Picture,
@@ -30,13 +34,15 @@ from colorplug.images import (
     replace_color,
 )
 from colorplug.lab import denormalize_ab, normalize_lightness
-from colorplug.model import ColorizationNet, create_model, fuse_for_inference
+from colorplug.model import create_model, fuse_for_inference
 from colorplug.weights import LoadedWeights, WeightsError, resolve_weights
 
 DEFAULT_RENDER_SIZE = 256
+DEFAULT_VIVIDNESS = 0.25
+MAX_VIVIDNESS = 1.5
 
 
-def load_network(weights: str | os.PathLike | None = None) -> tuple[ColorizationNet, LoadedWeights]:
+def load_network(weights: str | os.PathLike | None = None) -> tuple[torch.nn.Module, LoadedWeights]:
     """Build the architecture a weights file names and load its parameters (eval mode, float32)."""
     loaded = resolve_weights(weights)
     try:
@@ -49,9 +55,8 @@ def load_network(weights: str | os.PathLike | None = None) -> tuple[Colorization
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
         raise WeightsError(
-            f"weights {loaded.name!r} do not fit architecture {loaded.arch}: {first}"
+            f"weights {loaded.name!r} do not fit architecture {loaded.arch}: {one_line(exc)}"
         ) from None
     return model.eval(), loaded
 
@@ -63,10 +68,18 @@ class Prepared:
     picture: Picture
     lightness: np.ndarray  # (H, W) float32, L in [0, 100]
     lightness_small: torch.Tensor  # (h, w)
+    hints_small: torch.Tensor | None = None  # (3, h, w) hint map at the render size
 
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.lightness_small.shape)
+
+
+def check_vividness(vividness: float) -> float:
+    """A finite vividness in [0, MAX_VIVIDNESS], else ValueError."""
+    if not 0 <= vividness <= MAX_VIVIDNESS:  # also refuses NaN
+        raise ValueError(f"vividness must be in [0, {MAX_VIVIDNESS:g}], got {vividness}")
+    return float(vividness)
 
 
 class Colorizer:
@@ -79,51 +92,95 @@ class Colorizer:
         render_size: int | None = None,
         saturation: float = 1.0,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
-        network: ColorizationNet | None = None,
+        network: torch.nn.Module | None = None,
         batch_size: int | None = None,
+        vividness: float | None = None,
     ) -> None:
         """`weights`: a shipped name ('general', ...) or a file, None for the default.
 
-        `render_size` None means the size the weights were trained at (else 256). `batch_size` None
-        means 1 on the CPU (batching only slows convolutions there) and 16 on GPUs. `network` passes an
-        already built model instead (tests, experiments).
+        `render_size` None means the size the weights were trained at (else 256). `vividness` (0 to 1.5,
+        for weights that predict a colour distribution) goes from the colours most likely right (0) to
+        rarer, more vivid ones (1: as rebalanced in training, and beyond); None means DEFAULT_VIVIDNESS,
+        which was chosen on a validation split (see the README). `batch_size` None
+        means 1 on the CPU (batching only slows convolutions there) and 16 on GPUs. `network` passes
+        an already built model instead (tests, experiments).
         """
-        trained_size = None
+        trained_size, heads = None, ("regression",)
         if network is None:
             network, loaded = load_network(weights)
             self.weights_name = loaded.name
-            trained_size = loaded.render_size
+            trained_size, heads = loaded.render_size, loaded.heads
         else:
             self.weights_name = "custom"
         render_size = render_size or trained_size or DEFAULT_RENDER_SIZE
         if render_size < 8:
-            raise ValueError(f"render size must be at least 8, got {render_size}")
-        if saturation < 0:
-            raise ValueError(f"saturation must be >= 0, got {saturation}")
+            raise ValueError(f"render size must be at least 8 (or unset: as trained), got {render_size}")
+        if not 0 <= saturation < float("inf"):
+            raise ValueError(f"saturation must be a finite number >= 0, got {saturation}")
+        self.uses_distribution = "classes" in heads  # else the network's regression head gives the colour
+        if self.uses_distribution:
+            self.vividness = DEFAULT_VIVIDNESS if vividness is None else check_vividness(vividness)
+        elif vividness is not None:
+            raise ColorplugError(
+                f"weights {self.weights_name!r} have no vividness control (trained without the colour "
+                "distribution head): leave vividness unset"
+            )
+        else:
+            self.vividness = None
+        self.supports_hints = bool(getattr(network, "supports_hints", False))
         self.device = pick_device(device)
-        # BatchNorm folded into the convs, channels_last: the fastest layout on CPUs and GPUs alike
-        self.network = fuse_for_inference(network).to(self.device, memory_format=torch.channels_last)
+        # BatchNorm folded into the convs; channels_last where it is the faster layout (plain convs)
+        self.memory_format = torch.channels_last if hasattr(network, "skips") else torch.contiguous_format
+        self.network = fuse_for_inference(network).to(self.device, memory_format=self.memory_format)
         self.render_size = render_size
         self.saturation = saturation
         self.batch_size = batch_size or (1 if self.device.type == "cpu" else 16)
         self.max_pixels = max_pixels
 
-    def predict_ab(self, lightness_small: torch.Tensor) -> torch.Tensor:
-        """Predicted chroma (N, 2, h, w) in LAB units, on the CPU, for L (N, 1, h, w) in [0, 100]."""
-        x = normalize_lightness(lightness_small).to(self.device).contiguous(memory_format=torch.channels_last)
+    def predict_ab(self, lightness_small: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """Predicted chroma (N, 2, h, w) in LAB units, on the CPU, for L (N, 1, h, w) in [0, 100] and
+        optional hint maps (N, 3, h, w)."""
+        x = normalize_lightness(lightness_small).to(self.device).contiguous(memory_format=self.memory_format)
+        given = None if hints is None else hints.to(self.device).contiguous(memory_format=self.memory_format)
         with torch.inference_mode():
-            if self.device.type == "cuda":
-                with torch.autocast("cuda", dtype=torch.bfloat16):
-                    y = self.network(x)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+                chroma = self.network(x) if given is None else self.network(x, given)
+            if self.uses_distribution:
+                ab = decode(chroma, self.network.bins, self.network.class_weights, self.vividness)
             else:
-                y = self.network(x)
-        return denormalize_ab(y.float().cpu())
+                ab = chroma.ab
+        ab = denormalize_ab(ab.float().cpu())
+        if not bool(torch.isfinite(ab).all()):
+            raise ColorplugError(
+                f"weights {self.weights_name!r} produced non-finite colours (damaged weights?)"
+            )
+        return ab
 
-    def prepare(self, picture: Picture) -> Prepared:
-        """Compute the picture's L and the network input (the CPU-heavy part that can run in threads)."""
+    def prepare(self, picture: Picture, hints: Any = None) -> Prepared:
+        """Compute the picture's L and the network input (the CPU-heavy part that can run in threads).
+
+        `hints`: a hint image (path, PIL image, array with alpha, Picture) or a hint map (3, H, W).
+        """
         full = compose.lightness(picture.color)
         shape = compose.render_shape(picture.height, picture.width, self.render_size)
-        return Prepared(picture, full, compose.downscale(full, shape))
+        hint_map = None if hints is None else resize_hints(self.hint_map(hints, picture), shape)
+        return Prepared(picture, full, compose.downscale(full, shape), hint_map)
+
+    def hint_map(self, hints: Any, picture: Picture) -> torch.Tensor:
+        """The hint map (3, H, W) of `hints` for `picture` (see prepare); HintError if unusable."""
+        if not self.supports_hints:
+            raise ColorplugError(f"weights {self.weights_name!r} take no colour hints (use general or faces)")
+        if isinstance(hints, torch.Tensor):
+            if tuple(hints.shape) != (3, picture.height, picture.width):
+                raise ValueError(
+                    f"a hint map must be (3, {picture.height}, {picture.width}), got {tuple(hints.shape)}"
+                )
+            return hints.float()
+        image = self._as_picture(hints)
+        if image.alpha is None:
+            raise HintError("hint image has no alpha channel: paint the hints on a transparent layer")
+        rgb = np.repeat(image.color[..., None], 3, axis=-1) if image.is_gray else image.color
+        return hints_from_rgba(rgb, image.alpha, picture.height, picture.width)
 
     def finish(self, prepared: Prepared, ab_small: torch.Tensor) -> Picture:
         """Scale, gamut-fit and upsample predicted chroma (2, h, w) onto the full-size L."""
@@ -135,11 +192,18 @@ class Colorizer:
     def predict_prepared(self, batch: Sequence[Prepared]) -> list[torch.Tensor]:
         """Run the network once on prepared pictures that share one render shape."""
         stacked = torch.stack([item.lightness_small for item in batch])[:, None]
-        return list(self.predict_ab(stacked))
+        hints = None
+        if any(item.hints_small is not None for item in batch):
+            empty = torch.zeros(3, *stacked.shape[-2:])
+            hints = torch.stack([empty if item.hints_small is None else item.hints_small for item in batch])
+        return list(self.predict_ab(stacked, hints))
 
-    def colorize_pictures(self, pictures: Sequence[Picture]) -> list[Picture]:
-        """Colorize Pictures, batching those with equal render shapes."""
-        prepared = [self.prepare(picture) for picture in pictures]
+    def colorize_pictures(
+        self, pictures: Sequence[Picture], hints: Sequence[Any] | None = None
+    ) -> list[Picture]:
+        """Colorize Pictures (each with its hints, or None), batching those with equal render shapes."""
+        hints = [None] * len(pictures) if hints is None else hints
+        prepared = [self.prepare(picture, given) for picture, given in zip(pictures, hints, strict=True)]
         results: list[Picture | None] = [None] * len(prepared)
         by_shape: dict[tuple[int, int], list[int]] = {}
         for index, item in enumerate(prepared):
@@ -151,21 +215,21 @@ class Colorizer:
                     results[index] = self.finish(prepared[index], ab)
         return [r for r in results if r is not None]
 
-    def colorize(self, image: Any) -> Any:
+    def colorize(self, image: Any, hints: Any = None) -> Any:
         """Colorize one image and return it in the kind it came as.
 
         PIL image -> PIL image (8-bit); ndarray -> ndarray of the same dtype ((H, W, 3) or (H, W, 4));
         path -> Picture (use images.save_picture to write it, 16-bit kept); Picture -> Picture.
+        `hints`: a hint image of the photo's size or aspect ratio (path, PIL image, RGBA array) whose
+        opaque pixels give colours to follow; their lightness is ignored.
         """
-        return self.colorize_batch([image])[0]
+        return self.colorize_batch([image], None if hints is None else [hints])[0]
 
-    def colorize_batch(self, images: Sequence[Any]) -> list[Any]:
+    def colorize_batch(self, images: Sequence[Any], hints: Sequence[Any] | None = None) -> list[Any]:
         """Colorize several images (each as `colorize` takes them), batching the network calls."""
         pictures = [self._as_picture(image) for image in images]
-        return [
-            self._as_kind(out, original)
-            for out, original in zip(self.colorize_pictures(pictures), images, strict=True)
-        ]
+        outputs = self.colorize_pictures(pictures, hints)
+        return [self._as_kind(out, original) for out, original in zip(outputs, images, strict=True)]
 
     def _as_picture(self, image: Any) -> Picture:
         if isinstance(image, Picture):

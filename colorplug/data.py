@@ -7,12 +7,15 @@ and a resumed run sees the same data as an uninterrupted one.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from colorplug.errors import one_line
+from colorplug.files import display_path
 from colorplug.inputs import find_images
 from colorplug.lab import normalize_ab, normalize_lightness, rgb_to_lab
 
@@ -55,7 +58,14 @@ class ColorImages(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return load_square(self.paths[index], self.stored_size)
+        """The image, or black (which training skips as near-gray) with one line on stderr naming the
+        file when it cannot be decoded: one bad photo among thousands must not stop a long run."""
+        try:
+            return load_square(self.paths[index], self.stored_size)
+        except Exception as exc:  # any decoder failure: the file is named, training goes on
+            name = display_path(self.paths[index])
+            print(f"colorplug: skipping unreadable training image {name}: {one_line(exc)}", file=sys.stderr)
+            return torch.zeros(3, self.stored_size, self.stored_size, dtype=torch.uint8)
 
 
 class CachedImages(torch.utils.data.Dataset):

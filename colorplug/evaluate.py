@@ -4,7 +4,9 @@ Protocols (stated in every summary):
 - `seed`: each image resized to 256x256 (Lanczos) as in the founding paper; the network sees its L.
 - `native`: each image at full size; the network runs at the colorizer's render size.
 Both report the gray baseline (ab = 0, i.e. the input itself) from the same run, so every figure has
-its floor beside it.
+its floor beside it. With `hints` = N, each image is also colorized with N colour hints sampled from its
+ground truth (seeded by the image's position, so runs are reproducible), reported beside the no-hint
+figures, with how closely the output follows the hints (CIEDE2000 at the hinted pixels).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from colorplug import compose
 from colorplug.colorizer import Colorizer
 from colorplug.errors import ColorplugError
 from colorplug.files import atomic_path
+from colorplug.hints import EVAL_PATCH, sample_points
 from colorplug.images import ImageError, Picture, load_picture, to_uint8
 from colorplug.inputs import find_images
-from colorplug.metrics import METRICS, colorfulness, image_metrics
+from colorplug.lab import AB_SCALE, lab_to_linear_rgb
+from colorplug.metrics import METRICS, colorfulness, image_metrics, lab_of
 
 PROTOCOLS = {
     "seed": "each image resized to 256x256 (Lanczos); gray input = its CIE L; MAE/MSE on ab/128 of the "
@@ -64,6 +68,19 @@ def gray_baseline(truth: np.ndarray) -> np.ndarray:
     return compose.compose(compose.lightness(truth), torch.zeros((2, 1, 1)), np.uint8)
 
 
+def hint_errors(output: np.ndarray, hints: torch.Tensor) -> np.ndarray:
+    """CIEDE2000 between the output (uint8 RGB) and the hinted colour (the output's L with the hint's
+    ab) at every hinted pixel whose hinted colour is inside the sRGB gamut."""
+    from skimage.color import deltaE_ciede2000
+
+    mask = hints[2].numpy() > 0
+    out_lab = lab_of(output)[mask]
+    wanted = np.concatenate((out_lab[:, :1], hints[:2].numpy().transpose(1, 2, 0)[mask] * AB_SCALE), axis=1)
+    linear = lab_to_linear_rgb(torch.from_numpy(wanted).T[:, :, None]).numpy()
+    inside = ((linear >= -1e-4) & (linear <= 1 + 1e-4)).all(axis=0)[:, 0]
+    return deltaE_ciede2000(wanted[inside], out_lab[inside])
+
+
 def evaluate(
     colorizer: Colorizer,
     folders: list[str],
@@ -72,6 +89,7 @@ def evaluate(
     chunk_size: int = 16,
     grid_count: int = 8,
     progress: Callable[[int, int], None] | None = None,
+    hints: int = 0,
 ) -> EvalReport:
     """Colorize the gray version of every image in `folders` and measure it against the original."""
     if protocol not in PROTOCOLS:
@@ -85,6 +103,7 @@ def evaluate(
     grid_at = set(np.linspace(0, len(paths) - 1, min(grid_count, len(paths))).round().astype(int).tolist())
     report = EvalReport()
     truth_colorfulness = []
+    hinted_errors: list[np.ndarray] = []
     began = time.perf_counter()
     skipped = []
     for start in range(0, len(paths), chunk_size):
@@ -95,7 +114,13 @@ def evaluate(
             except ImageError as exc:
                 skipped.append(f"{paths[index]}: {exc}")
         outputs = colorizer.colorize_pictures([truth for _, truth in chunk])
-        for (index, truth), output in zip(chunk, outputs, strict=True):
+        given = (
+            [sample_points(_truth_ab(truth.color), hints, seed=index) for index, truth in chunk]
+            if hints
+            else []
+        )
+        hinted = colorizer.colorize_pictures([truth for _, truth in chunk], given) if hints else outputs
+        for position, ((index, truth), output) in enumerate(zip(chunk, outputs, strict=True)):
             prediction = output.color
             gray = gray_baseline(truth.color)
             truth_figure = colorfulness(truth.color)
@@ -104,6 +129,10 @@ def evaluate(
             row.update(image_metrics(prediction, truth.color))
             row.update({f"gray_{k}": v for k, v in image_metrics(gray, truth.color).items()})
             row["truth_colorfulness"] = truth_figure
+            if hints:
+                with_hints = hinted[position].color
+                row.update({f"hinted_{k}": v for k, v in image_metrics(with_hints, truth.color).items()})
+                hinted_errors.append(hint_errors(with_hints, given[position]))
             report.rows.append(row)
             if index in grid_at:
                 report.grid.append((gray, prediction, truth.color))
@@ -120,7 +149,27 @@ def evaluate(
         time.perf_counter() - began,
         skipped,
     )
+    if hints:
+        errors = np.concatenate(hinted_errors) if hinted_errors else np.zeros(0)
+        hinted_summary = {key: _mean(report.rows, f"hinted_{key}") for key in METRICS}
+        hinted_summary["colorfulness_ratio"] = (
+            hinted_summary["colorfulness"] / report.summary["truth_colorfulness"]
+        )
+        report.summary.update(
+            hints=hints,
+            hints_description=(
+                f"{hints} points per image, each a {EVAL_PATCH}x{EVAL_PATCH} patch of the ground truth's "
+                "mean ab, at seeded random places"
+            ),
+            hinted=hinted_summary,
+            hinted_pixel_ciede2000_median=float(np.median(errors)) if errors.size else float("nan"),
+            hinted_pixels_in_gamut=int(errors.size),
+        )
     return report
+
+
+def _truth_ab(color: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(lab_of(color)[..., 1:]).permute(2, 0, 1)
 
 
 def _mean(rows: list[dict], key: str) -> float:
@@ -146,6 +195,7 @@ def _summarize(
         "protocol": protocol,
         "protocol_description": PROTOCOLS[protocol],
         "render_size": colorizer.render_size,
+        "vividness": colorizer.vividness,
         "weights": colorizer.weights_name,
         "data": folders,
         "images": len(rows),
@@ -175,9 +225,17 @@ def format_table(summary: dict) -> str:
         f"{summary['images']} images, protocol {summary['protocol']}, weights {summary['weights']}",
         header,
     ]
-    for label, key in (("colorplug", "model"), ("gray baseline", "gray_baseline")):
+    rows = [("colorplug", "model"), ("gray baseline", "gray_baseline")]
+    if summary.get("hints"):
+        rows.insert(1, (f"with {summary['hints']} hints", "hinted"))
+    for label, key in rows:
         values = "".join(f"{fmt.format(summary[key][name]):>11}" for name, _, fmt in COLUMNS)
         lines.append(f"{label:16}{values}")
+    if summary.get("hints"):
+        lines.append(
+            f"hinted pixels: median CIEDE2000 {summary['hinted_pixel_ciede2000_median']:.2f} to the hint "
+            f"({summary['hinted_pixels_in_gamut']} pixels with in-gamut hints)"
+        )
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorplug.errors import ColorplugError
+from colorplug.errors import ColorplugError, one_line
 from colorplug.files import atomic_path
 
 DTYPES = {8: np.uint8, 16: np.uint16}
@@ -40,13 +40,20 @@ def colorize_request(folder: Path) -> None:
     pixels = np.fromfile(folder / "input.raw", dtype=DTYPES[depth])
     if pixels.size != width * height * channels:
         raise ColorplugError("the plug-in sent pixels of the wrong size")
+    hints = None
+    if request.get("hints"):
+        hints = np.fromfile(folder / "hints.raw", dtype=np.uint8)
+        if hints.size != width * height * 4:
+            raise ColorplugError("the plug-in sent hint pixels of the wrong size")
+        hints = hints.reshape(height, width, 4)
     colorizer = Colorizer(
         request.get("weights") or None,
         render_size=request.get("render_size") or None,
         saturation=float(request.get("saturation", 1.0)),
+        vividness=request.get("vividness"),
     )
     picture = picture_from_array(pixels.reshape(height, width, channels))
-    result = picture_to_array(colorizer.colorize_pictures([picture])[0])
+    result = picture_to_array(colorizer.colorize_pictures([picture], [hints])[0])
     with atomic_path(folder / "output.raw") as temp:
         np.ascontiguousarray(result, dtype=DTYPES[depth]).tofile(temp)
 
@@ -58,17 +65,13 @@ def main(argv: list[str]) -> int:
     folder = Path(argv[0])
     try:
         colorize_request(folder)
-    except ColorplugError as exc:
-        _respond(folder, {"ok": False, "error": str(exc)})
-        return 1
-    except MemoryError:
-        _respond(folder, {"ok": False, "error": "out of memory: try a smaller render size"})
-        return 1
-    except RuntimeError as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "out of memory" in message.lower():
-            message = "out of memory on the device: try a smaller render size or --device cpu"
-        _respond(folder, {"ok": False, "error": f"colorplug engine error: {message}"})
+    except Exception as exc:  # whatever happens, GIMP shows one line
+        message = one_line(exc, with_type=not isinstance(exc, ValueError))
+        if isinstance(exc, MemoryError) or "out of memory" in message.lower():
+            message = "out of memory: try a smaller render size"
+        elif not isinstance(exc, (ColorplugError, ValueError)):
+            message = f"colorplug engine error: {message}"
+        _respond(folder, {"ok": False, "error": message})
         return 1
     _respond(folder, {"ok": True})
     return 0

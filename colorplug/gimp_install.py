@@ -37,6 +37,7 @@ def plugin_source() -> Path:
 def install(profile: Path | None = None, python: str | None = None, timeout_s: int = 600) -> Path:
     """Copy the plug-in into PROFILE/plug-ins/colorplug_gimp/ (executable, in a folder of its own name,
     as GIMP requires) with a config naming the Python that runs the engine. Returns the folder."""
+    from colorplug.colorizer import DEFAULT_VIVIDNESS
     from colorplug.weights import default_weights_name, read_manifest
 
     profile = profile or default_profile()
@@ -52,6 +53,7 @@ def install(profile: Path | None = None, python: str | None = None, timeout_s: i
             "python": python or sys.executable,
             "weights": list(entries),
             "default_weights": default_weights_name(entries),
+            "default_vividness": DEFAULT_VIVIDNESS,
             "timeout_s": timeout_s,
         }
         with atomic_path(target / CONFIG_NAME) as temp:

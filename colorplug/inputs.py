@@ -7,7 +7,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from colorplug.images import not_a_regular_file
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif"})
+Problem = tuple[str, str]  # (what, why), one line each
 
 
 @dataclass(frozen=True)
@@ -18,51 +21,77 @@ class InputFile:
     relative: Path
 
 
-def _walk_images(root: Path) -> list[InputFile]:
-    """Image files under a folder, following folder links once each (symlink loops end)."""
-    found = []
-    seen = set()
-    for folder, subfolders, names in os.walk(root, followlinks=True):
-        real = os.path.realpath(folder)
-        if real in seen:
-            subfolders[:] = []
-            continue
-        seen.add(real)
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        for name in sorted(names):
-            path = Path(folder, name)
-            if path.suffix.lower() in IMAGE_SUFFIXES and not name.startswith("."):
-                found.append(InputFile(path, path.relative_to(root)))
-    return found
+class _Found:
+    """Images and problems gathered while expanding the arguments."""
+
+    def __init__(self) -> None:
+        self.images: list[InputFile] = []
+        self.problems: list[Problem] = []
+
+    def add_file(self, path: Path, relative: Path) -> None:
+        """Take a file, unless it is a named pipe, socket or device: reported now, never opened (reading
+        one can block forever). A missing or unreadable file is taken: loading it says why."""
+        try:
+            why = not_a_regular_file(path)
+        except OSError:
+            why = None
+        if why:
+            self.problems.append((str(path), why))
+        else:
+            self.images.append(InputFile(path, relative))
+
+    def walk(self, root: Path) -> None:
+        """Image files under a folder, following folder links once each (symlink loops end); folders that
+        cannot be read (permission denied...) are problems, which os.walk would skip without a word."""
+        seen = set()
+
+        def unreadable(error: OSError) -> None:
+            self.problems.append(
+                (error.filename or str(root), f"cannot read this folder: {error.strerror or error}")
+            )
+
+        for folder, subfolders, names in os.walk(root, onerror=unreadable, followlinks=True):
+            real = os.path.realpath(folder)
+            if real in seen:
+                subfolders[:] = []
+                continue
+            seen.add(real)
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            for name in sorted(names):
+                path = Path(folder, name)
+                if path.suffix.lower() in IMAGE_SUFFIXES and not name.startswith("."):
+                    self.add_file(path, path.relative_to(root))
 
 
-def find_images(arguments: list[str]) -> tuple[list[InputFile], list[tuple[str, str]]]:
+def find_images(arguments: list[str]) -> tuple[list[InputFile], list[Problem]]:
     """Expand files, folders (recursively) and glob patterns; return (images, (argument, problem)s).
 
     A file named directly is taken whatever its suffix (so odd names still get a clear error later);
-    folder contents are filtered by image suffix. Duplicates are dropped, order is stable and sorted.
+    folder contents are filtered by image suffix; an empty argument (an unset shell variable) is a problem,
+    not the current folder. Duplicates are dropped, order is stable and sorted.
     """
-    images: list[InputFile] = []
-    problems: list[tuple[str, str]] = []
+    found = _Found()
     for argument in arguments:
         path = Path(argument)
-        if path.is_dir():
-            images.extend(_walk_images(path))
+        if not argument:
+            found.problems.append((argument, "empty name given as input (an unset variable?)"))
+        elif path.is_dir():
+            found.walk(path)
         elif path.exists() or path.is_symlink():
-            images.append(InputFile(path, Path(path.name)))
+            found.add_file(path, Path(path.name))
         elif glob.has_magic(argument):
             matches = sorted(glob.glob(argument, recursive=True))
             if not matches:
-                problems.append((argument, "no file matches this pattern"))
+                found.problems.append((argument, "no file matches this pattern"))
             for match in matches:
                 matched = Path(match)
                 if matched.is_dir():
-                    images.extend(_walk_images(matched))
+                    found.walk(matched)
                 elif matched.suffix.lower() in IMAGE_SUFFIXES:
-                    images.append(InputFile(matched, Path(matched.name)))
+                    found.add_file(matched, Path(matched.name))
         else:
-            problems.append((argument, "no such file or folder"))
+            found.problems.append((argument, "no such file or folder"))
     unique: dict[str, InputFile] = {}
-    for item in images:
+    for item in found.images:
         unique.setdefault(os.path.abspath(item.path), item)
-    return list(unique.values()), problems
+    return list(unique.values()), found.problems

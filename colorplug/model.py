@@ -1,18 +1,24 @@
-"""The colorization networks: L (N, 1, H, W) in [-1, 1] -> ab (N, 2, H, W) in [-1, 1] (ab / 128).
+"""The colorization networks: L (N, 1, H, W) in [-1, 1] -> Chroma (ab / 128 and, for some, ab logits).
 
 `seed` is the founding paper's fully convolutional autoencoder: a VGG16 encoder with stride-2 convolutions
 instead of max-pooling and BatchNorm after every conv, and a decoder of (conv halving the filters, bilinear
-x2 upsampling, conv) blocks. Any input size works: the input is padded to a multiple of 32 and cropped back.
-Architectures are registered by name (like timm's registry) so weights files can say which one they need.
+x2 upsampling, conv) blocks. `lite0-unet` starts from an ImageNet-trained EfficientNet-Lite0 and also
+predicts a distribution over ab bins (see chroma.py), and takes colour hints. Any input size works: the
+input is padded to a multiple of 32 and cropped back. Architectures are registered by name (like timm's
+registry) so weights files can say which one they need.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from colorplug.chroma import BIN_COUNT
+from colorplug.efficientnet import FEATURE_CHANNELS, LITE0_INPUT_MEAN, LITE0_INPUT_STD, Lite0Encoder
 
 # VGG16's filters per block and how many convs each block has (the last one strides by 2).
 ENCODER_FILTERS = (64, 128, 256, 512, 512)
@@ -21,15 +27,36 @@ DOWNSCALE = 2 ** len(ENCODER_FILTERS)
 LEAKY_SLOPE = 0.2
 
 
+HINT_CHANNELS = 3  # a / 128, b / 128 and the mask (1 where the user gave a colour)
+
+
+class Chroma(NamedTuple):
+    """What a network predicts: ab / 128 (N, 2, H, W) by regression, and for some architectures the
+    logits (N, BIN_COUNT, H / 4, W / 4) of a distribution over the ab bins (else None)."""
+
+    ab: torch.Tensor
+    logits: torch.Tensor | None = None
+
+
+def _pad_to_multiple(x: torch.Tensor) -> torch.Tensor:
+    """Pad (N, C, H, W) at the bottom/right to multiples of DOWNSCALE (reflecting where it can)."""
+    height, width = x.shape[-2:]
+    pad_h, pad_w = -height % DOWNSCALE, -width % DOWNSCALE
+    if not (pad_h or pad_w):
+        return x
+    mode = "reflect" if height > pad_h and width > pad_w else "replicate"
+    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
 def scaled(filters: int, width: float) -> int:
     """Filters of a layer for a width multiplier (at least 4 so tiny test models stay valid)."""
     return max(4, round(filters * width))
 
 
-def conv_bn_act(in_ch: int, out_ch: int, stride: int = 1) -> nn.Sequential:
-    """3x3 conv, BatchNorm, LeakyReLU: the unit every layer but the last is made of."""
+def conv_bn_act(in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
+    """Conv (3x3 unless told), BatchNorm, LeakyReLU: the unit every layer but the last is made of."""
     return nn.Sequential(
-        nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False),
+        nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2, bias=False),
         nn.BatchNorm2d(out_ch),
         nn.LeakyReLU(LEAKY_SLOPE, inplace=True),
     )
@@ -101,19 +128,80 @@ class ColorizationNet(nn.Module):
             in_ch = block.out_channels
         self.decoder = nn.ModuleList(blocks)
 
-    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+    supports_hints = False
+
+    def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> Chroma:
+        if hints is not None:
+            raise ValueError("this architecture takes no colour hints")
         height, width = lightness.shape[-2:]
-        pad_h, pad_w = -height % DOWNSCALE, -width % DOWNSCALE
-        x = lightness
-        if pad_h or pad_w:
-            mode = "reflect" if height > pad_h and width > pad_w else "replicate"
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        x = _pad_to_multiple(lightness)
         features = self.encoder(x)
         skips = [*features[-2::-1], x] if self.skips else [None] * len(self.decoder)
         y = features[-1]
         for block, skip in zip(self.decoder, skips, strict=True):
             y = block(y, skip)
-        return y[..., :height, :width]
+        return Chroma(y[..., :height, :width])
+
+
+def pool_hints(hints: torch.Tensor, factor: int) -> torch.Tensor:
+    """Hints (N, 3, H, W) at 1/factor size: ab averaged over the hinted pixels of each cell, mask = share."""
+    mask = F.avg_pool2d(hints[:, 2:], factor)
+    ab = F.avg_pool2d(hints[:, :2] * hints[:, 2:], factor) / mask.clamp(min=1e-6)
+    return torch.cat((ab, mask), dim=1)
+
+
+class Lite0UNet(nn.Module):
+    """EfficientNet-Lite0 encoder (ImageNet-trained) + a U-Net decoder with skips at strides 2 to 32.
+
+    The gray L goes in as three equal channels with the Lite0 checkpoint's input normalisation, beside
+    3 hint channels (zeros without hints). Two heads: ab by regression at stride 2 (upsampled to full
+    size) and logits over the ab bins at stride 4. The hints also enter the decoder at strides 4 and 2,
+    so a hinted colour can be followed closely.
+    """
+
+    supports_hints = True
+
+    def __init__(self, width: float = 1.0) -> None:
+        super().__init__()
+        self.width = width
+        c32, c16, c8, c4, c2 = (scaled(f, width) for f in (160, 128, 64, 48, 16))
+        s2, s4, s8, s16, s32 = FEATURE_CHANNELS
+        self.encoder = Lite0Encoder(in_channels=3 + HINT_CHANNELS)
+        self.register_buffer("input_mean", torch.tensor(LITE0_INPUT_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("input_std", torch.tensor(LITE0_INPUT_STD).view(1, 3, 1, 1), persistent=False)
+        self.bottleneck = conv_bn_act(s32, c32, kernel=1)
+        self.up16 = conv_bn_act(c32 + s16, c16)
+        self.up8 = conv_bn_act(c16 + s8, c8)
+        self.up4 = nn.Sequential(conv_bn_act(c8 + s4 + HINT_CHANNELS, c4), conv_bn_act(c4, c4))
+        self.classes = nn.Conv2d(c4, BIN_COUNT, 1)
+        self.reduce2 = conv_bn_act(c4, c2, kernel=1)
+        self.up2 = conv_bn_act(c2 + s2 + HINT_CHANNELS, c2)
+        self.regression = nn.Sequential(nn.Conv2d(c2, 2, 3, padding=1), nn.Tanh())
+        # set by the trainer: the ab bin centres, and the rebalancing weights the loss used (see chroma.py)
+        self.register_buffer("bins", torch.zeros(BIN_COUNT, 2))
+        self.register_buffer("class_weights", torch.ones(BIN_COUNT))
+
+    def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> Chroma:
+        height, width = lightness.shape[-2:]
+        x = _pad_to_multiple(lightness)
+        if hints is None:
+            hints = x.new_zeros(x.shape[0], HINT_CHANNELS, *x.shape[-2:])
+        else:
+            hints = _pad_to_multiple(hints)
+        gray = ((x + 1) / 2 - self.input_mean) / self.input_std  # L in [-1, 1] -> "RGB" L/100, normalised
+        f2, f4, f8, f16, f32 = self.encoder(torch.cat((gray, hints), dim=1))
+        y = self.bottleneck(f32)
+        y = self.up16(torch.cat((_up(y), f16), dim=1))
+        y = self.up8(torch.cat((_up(y), f8), dim=1))
+        y = self.up4(torch.cat((_up(y), f4, pool_hints(hints, 4)), dim=1))
+        logits = self.classes(y)
+        y = self.up2(torch.cat((_up(self.reduce2(y)), f2, pool_hints(hints, 2)), dim=1))
+        ab = F.interpolate(self.regression(y), scale_factor=2, mode="bilinear", align_corners=False)
+        return Chroma(ab[..., :height, :width], logits[..., : -(-height // 4), : -(-width // 4)])
+
+
+def _up(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
 
 def seed(width: float = 1.0) -> ColorizationNet:
@@ -126,10 +214,19 @@ def unet(width: float = 1.0) -> ColorizationNet:
     return ColorizationNet(width, skips=True)
 
 
-ARCHITECTURES: dict[str, Callable[[float], ColorizationNet]] = {"seed": seed, "unet": unet}
+def lite0_unet(width: float = 1.0) -> Lite0UNet:
+    """EfficientNet-Lite0 U-Net with ab regression and classification heads and colour hints."""
+    return Lite0UNet(width)
 
 
-def create_model(arch: str, width: float = 1.0) -> ColorizationNet:
+ARCHITECTURES: dict[str, Callable[[float], nn.Module]] = {
+    "seed": seed,
+    "unet": unet,
+    "lite0-unet": lite0_unet,
+}
+
+
+def create_model(arch: str, width: float = 1.0) -> nn.Module:
     """Build a registered architecture by name."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHITECTURES))}")

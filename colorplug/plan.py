@@ -1,23 +1,31 @@
 """Deciding where each input's colorized copy goes, before any pixel is read.
 
-Folder trees are mirrored under the output folder; an output never replaces an input and never lands
-outside the output folder; existing outputs are skipped unless overwriting is asked for, so an
-interrupted run can simply be started again. `shard` splits the list for several machines.
+Every output name, the fallback to .png for transparency included, is decided here and passes one check:
+never an input file, never outside the output folder, never the output of two inputs, and never an
+existing file unless overwriting is asked for (existing outputs are skipped, so an interrupted run is
+simply started again). Outputs never become inputs: the output folder is not searched when it lies
+inside an input folder, and a file that is the planned output of another input and says colorplug made
+it (see provenance.py) is an earlier result, not a photo to colorize. `shard` splits the work for
+several machines by the output's name without its extension, so inputs that could collide (a.gif and
+a.png) always land in the same shard, where the check sees them.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorplug.errors import ColorplugError
-from colorplug.files import is_temp_file
-from colorplug.images import FORMATS
-from colorplug.inputs import InputFile
+from PIL import Image
 
-DEFAULT_SUFFIX = ".png"  # for inputs whose own type cannot be written (e.g. .gif)
+from colorplug.errors import ColorplugError
+from colorplug.images import ALPHA_FORMATS, FORMATS, not_a_regular_file
+from colorplug.inputs import IMAGE_SUFFIXES, InputFile
+from colorplug.provenance import is_colorplug_output
+
+DEFAULT_SUFFIX = ".png"  # for inputs whose own type cannot be written (e.g. .gif), and for transparency
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,8 @@ class Job:
 
     source: Path
     target: Path
+    hints: Path | None = None  # the hint image of this photo, if any
+    note: str | None = None  # said when the job is done (e.g. the output type changed for transparency)
 
 
 @dataclass
@@ -37,21 +47,9 @@ class Plan:
     problems: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """'I/N' with 1 <= I <= N -> (I, N)."""
-    try:
-        index_text, count_text = text.split("/")
-        index, count = int(index_text), int(count_text)
-    except ValueError:
-        raise ColorplugError(f"--shard must look like I/N (e.g. 2/8), got {text!r}") from None
-    if not 1 <= index <= count:
-        raise ColorplugError(f"--shard {text}: need 1 <= I <= N")
-    return index, count
-
-
 def in_shard(relative: Path, index: int, count: int) -> bool:
-    """Whether a file belongs to shard `index` of `count`: a hash of its relative path, so the split
-    is the same on every machine whatever order the file system lists files in."""
+    """Whether a relative path belongs to shard `index` of `count`: a hash of the path, so the split is
+    the same on every machine whatever order the file system lists files in."""
     if count == 1:
         return True
     digest = hashlib.sha256(relative.as_posix().encode("utf-8", "surrogateescape")).digest()
@@ -68,60 +66,117 @@ def output_suffix(source: Path, fmt: str | None) -> str:
     return source.suffix.lower() if source.suffix.lower() in FORMATS else DEFAULT_SUFFIX
 
 
-def _inside(child: Path, parent: Path) -> bool:
+def declares_alpha(path: Path) -> bool:
+    """Whether an image's header declares transparency (alpha channel or transparent colour)."""
+    try:
+        if not_a_regular_file(path):
+            return False  # never opened: loading it reports why
+        with Image.open(path) as image:
+            return "A" in image.mode or "transparency" in image.info
+    except Exception:  # unreadable: decoding it later reports why
+        return False
+
+
+def hint_files(hints: Path | None, inputs: list[InputFile]) -> dict[Path, Path | str]:
+    """Each input's hint image (or a one-line problem): `hints` is one hint image for one photo, or a
+    folder holding hint images under the photos' relative paths and names, with any image extension.
+    Photos with no hint image are left out."""
+    if hints is None:
+        return {}
+    if not hints.is_dir():
+        if len(inputs) != 1:
+            raise ColorplugError(
+                f"--hints {hints} is one hint image but {len(inputs)} photos were given: "
+                "give a folder of hint images named like the photos"
+            )
+        return {inputs[0].path: hints}
+    found: dict[Path, Path | str] = {}
+    for item in inputs:
+        pattern = str(hints / item.relative.parent / glob.escape(item.relative.stem)) + ".*"
+        matches = sorted(Path(p) for p in glob.glob(pattern) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+        if len(matches) > 1:
+            found[item.path] = "several hint images: " + ", ".join(p.name for p in matches)
+        elif matches:
+            found[item.path] = matches[0]
+    return found
+
+
+def _inside(child: Path | str, parent: Path | str) -> bool:
     child_real, parent_real = os.path.realpath(child), os.path.realpath(parent)
     return os.path.commonpath([child_real, parent_real]) == parent_real
+
+
+def _root_of(item: InputFile) -> Path:
+    """The folder an input was found in (its path without its relative part)."""
+    path = item.path
+    for _ in item.relative.parts:
+        path = path.parent
+    return path
+
+
+def _not_an_earlier_output(item: InputFile, out_dir: Path) -> bool:
+    """False for files inside the output folder when that lies inside the folder they were found in."""
+    root = _root_of(item)
+    nested = _inside(out_dir, root) and os.path.realpath(out_dir) != os.path.realpath(root)
+    return not (nested and _inside(item.path, out_dir))
 
 
 def plan_jobs(
     inputs: list[InputFile],
     out_dir: Path,
+    *,
     fmt: str | None = None,
     name_suffix: str = "",
     overwrite: bool = False,
     shard: tuple[int, int] = (1, 1),
+    hints: Path | None = None,
 ) -> Plan:
     """Map inputs to outputs under `out_dir` (see the module docstring)."""
     if os.sep in name_suffix or (os.altsep and os.altsep in name_suffix):
         raise ColorplugError("--suffix must not contain a path separator")
+    inputs = [item for item in inputs if _not_an_earlier_output(item, out_dir)]
+    hinted = hint_files(hints, inputs)
     plan = Plan()
-    sources = {os.path.realpath(item.path) for item in inputs}
-    claimed: dict[str, Path] = {}
+    planned: list[tuple[InputFile, Path, str | None]] = []
     for item in inputs:
-        if not in_shard(item.relative, *shard) or is_temp_file(item.path):
-            continue
         relative = item.relative
         if relative.is_absolute() or ".." in relative.parts:
             plan.problems.append((item.path, "input path would place its output outside the output folder"))
             continue
-        target = out_dir / relative.with_name(relative.stem + name_suffix + output_suffix(item.path, fmt))
-        real_target = os.path.realpath(target)
-        if not _inside(target, out_dir):
+        stem = relative.with_name(relative.stem + name_suffix)
+        if not in_shard(stem, *shard):
+            continue
+        suffix, note = output_suffix(item.path, fmt), None
+        if FORMATS[suffix] not in ALPHA_FORMATS and declares_alpha(item.path):
+            note = f"has transparency, which {suffix} cannot hold: wrote {DEFAULT_SUFFIX}"
+            suffix = DEFAULT_SUFFIX
+        planned.append((item, out_dir / stem.with_name(stem.name + suffix), note))
+    targets = {os.path.realpath(target) for _, target, _ in planned}
+    earlier = {
+        os.path.realpath(item.path)
+        for item, _, _ in planned
+        if os.path.realpath(item.path) in targets and is_colorplug_output(item.path)
+    }
+    sources = {os.path.realpath(item.path) for item in inputs} - earlier
+    sources |= {os.path.realpath(path) for path in hinted.values() if isinstance(path, Path)}
+    claimed: dict[str, Path] = {}
+    for item, target, note in planned:
+        real_source, real_target = os.path.realpath(item.path), os.path.realpath(target)
+        hint = hinted.get(item.path)
+        if real_source in earlier:
+            continue  # an output of an earlier run: its own input's job decides about it
+        if isinstance(hint, str):
+            plan.problems.append((item.path, hint))
+        elif not _inside(target, out_dir):
             plan.problems.append((item.path, f"output {target} would leave the output folder (a link?)"))
         elif real_target in sources:
-            plan.problems.append(
-                (
-                    item.path,
-                    f"output {target} is an input file: refusing to overwrite "
-                    "it (choose another -o or a --suffix)",
-                )
-            )
+            refusal = "refusing to overwrite it (choose another -o or a --suffix)"
+            plan.problems.append((item.path, f"output {target} is an input file: {refusal}"))
         elif real_target in claimed:
             plan.problems.append((item.path, f"output {target} is also the output of {claimed[real_target]}"))
         else:
             claimed[real_target] = item.path
-            job = Job(item.path, target)
-            (plan.existing if target.exists() and not overwrite else plan.jobs).append(job)
+            job = Job(item.path, target, hint, note)
+            exists = os.path.lexists(target)
+            (plan.existing if exists and not overwrite else plan.jobs).append(job)
     return plan
-
-
-def remove_stale_temporaries(out_dir: Path) -> int:
-    """Delete our own hidden temporary files left in `out_dir` by a killed run; returns how many."""
-    removed = 0
-    for folder, _, names in os.walk(out_dir):
-        for name in names:
-            path = Path(folder, name)
-            if is_temp_file(path):
-                path.unlink(missing_ok=True)
-                removed += 1
-    return removed

@@ -1,6 +1,8 @@
 """Training, nanoGPT style: one readable loop with the paper's recipe as defaults.
 
-Defaults: Adam lr 2e-4, beta1 0.5, L1 loss on ab / 128, 256x256 crops, 100 epochs. Each epoch ends
+Defaults: Adam lr 2e-4, beta1 0.5, L1 loss on ab / 128, 256x256 crops, 100 epochs. `lite0-unet` starts
+from the ImageNet EfficientNet-Lite0 and can learn a distribution over ab bins (`--loss ce` or `blend`,
+see chroma.py) and to follow colour hints simulated from the ground truth (`--hints`). Each epoch ends
 with an atomic checkpoint (model, optimizer, EMA, RNG, log position) so `resume` continues exactly;
 a CSV log records loss, throughput and the share of step time spent waiting for data. The end result
 is a weights file plus a manifest entry describing how it was made. Works under torchrun (DDP).
@@ -16,7 +18,7 @@ import platform
 import shlex
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,7 +27,8 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from colorplug import distributed
+from colorplug import distributed, hints
+from colorplug.chroma import ab_bins, bin_histogram, classification_loss, rebalancing_weights
 from colorplug.data import (
     CachedImages,
     ColorImages,
@@ -34,12 +37,18 @@ from colorplug.data import (
     random_crops,
     to_lab_batch,
 )
-from colorplug.errors import ColorplugError
+from colorplug.efficientnet import load_pretrained
+from colorplug.errors import ColorplugError, one_line
 from colorplug.files import atomic_path
-from colorplug.model import count_parameters, create_model
-from colorplug.weights import save_weights_file
+from colorplug.lab import denormalize_ab
+from colorplug.model import Chroma, count_parameters, create_model
+from colorplug.weights import read_weights_file, save_weights_file
 
-LOSSES = ("l1", "l2", "huber", "rebalanced")
+REGRESSION_LOSSES = ("l1", "l2", "huber", "rebalanced")
+LOSSES = (*REGRESSION_LOSSES, "ce", "blend")
+ENCODER_INITS = ("imagenet", "random")
+HISTOGRAM_IMAGES = 2000  # images whose colours make the rebalancing prior
+VAL_HINTS = 10  # the validation loss is also logged with this many ground-truth hints per image
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.csv"
 PRELOAD_LIMIT_BYTES = 6 << 30  # decode the data set into memory when it takes less than this
@@ -61,6 +70,11 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     loss: str = "l1"
+    rebalance: float = 0.5  # ce/blend: lambda, the uniform share mixed into the prior before inverting
+    l1_weight: float = 10.0  # blend: weight of the L1 term beside the cross-entropy
+    encoder_init: str = "imagenet"  # lite0-unet: start from ImageNet weights, or random (the control)
+    init_from: str = ""  # start from the parameters of this weights file (fine-tuning)
+    hints: bool = False  # simulate colour hints from the ground truth (hint-capable architectures)
     schedule: str = "constant"
     ema: float = 0.0
     limit: int = 0
@@ -124,8 +138,8 @@ class RebalancedL1:
         return (weights[index][:, None] * (prediction - target).abs()).mean()
 
 
-def loss_fn(name: str, device: torch.device) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """The loss between predicted and target ab / 128."""
+def regression_loss(name: str, device: torch.device) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """A loss between predicted and target ab / 128."""
     if name == "l1":
         return F.l1_loss
     if name == "l2":
@@ -135,6 +149,55 @@ def loss_fn(name: str, device: torch.device) -> Callable[[torch.Tensor, torch.Te
     if name == "rebalanced":
         return RebalancedL1(device)
     raise ColorplugError(f"unknown loss {name!r} (use {', '.join(LOSSES)})")
+
+
+class ChromaLoss:
+    """The training loss of a Chroma prediction against target ab / 128 (N, 2, H, W).
+
+    Regression losses compare the ab head; `ce` is the rebalanced cross-entropy of the bin logits
+    against the target averaged over 4x4 cells (the logits' resolution); `blend` adds l1_weight x L1.
+    """
+
+    def __init__(self, config: TrainConfig, device: torch.device, class_weights: torch.Tensor | None) -> None:
+        self.name = config.loss
+        self.l1_weight = config.l1_weight
+        self.class_weights = class_weights
+        regression = "l1" if config.loss == "blend" else config.loss
+        self.regression = None if config.loss == "ce" else regression_loss(regression, device)
+
+    @property
+    def prior(self) -> torch.Tensor | None:
+        return self.regression.prior if isinstance(self.regression, RebalancedL1) else None
+
+    @prior.setter
+    def prior(self, value: torch.Tensor) -> None:
+        self.regression.prior = value
+
+    def __call__(self, prediction: Chroma, target: torch.Tensor, bins: torch.Tensor | None) -> torch.Tensor:
+        loss = self.regression(prediction.ab.float(), target) if self.regression else 0.0
+        if self.name in ("ce", "blend"):
+            small = denormalize_ab(F.avg_pool2d(target, 4, ceil_mode=True))
+            ce = classification_loss(prediction.logits.float(), small, bins, self.class_weights)
+            loss = ce + self.l1_weight * loss if self.name == "blend" else ce
+        return loss
+
+
+def heads_of(loss: str) -> list[str]:
+    """Which of a model's heads a loss trains (what the weights file says can be decoded)."""
+    if loss == "ce":
+        return ["classes"]
+    return ["regression", "classes"] if loss == "blend" else ["regression"]
+
+
+def class_weights_for(dataset: torch.utils.data.Dataset, bins: torch.Tensor, mix: float) -> torch.Tensor:
+    """Rebalancing weights from the colours of up to HISTOGRAM_IMAGES training images, taken evenly
+    through the set, at the 4x4-cell resolution the classification head works at."""
+    picked = torch.linspace(0, len(dataset) - 1, min(HISTOGRAM_IMAGES, len(dataset))).long()
+    counts = torch.zeros(bins.shape[0], dtype=torch.float64)
+    for chunk in picked.split(64):
+        _, ab, _ = to_lab_batch(torch.stack([dataset[int(i)] for i in chunk]).to(bins.device))
+        counts += bin_histogram(denormalize_ab(F.avg_pool2d(ab, 4)), bins).cpu()
+    return rebalancing_weights(counts, bins.cpu(), mix).to(bins.device)
 
 
 def learning_rate(config: TrainConfig, fraction: float) -> float:
@@ -189,18 +252,50 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def validation_loss(model: torch.nn.Module, loader: DataLoader, device: torch.device, size: int) -> float:
-    """Mean L1 on ab / 128 over centre crops of a validation set."""
+def validation_loss(
+    model: torch.nn.Module, loader: DataLoader, device: torch.device, size: int, with_hints: bool
+) -> dict[str, float]:
+    """Mean L1 on ab / 128 over centre crops of a validation set; with `with_hints`, also given VAL_HINTS
+    ground-truth hints per image (seeded by position), which shows whether the hints are being learnt."""
     model.eval()
-    total, count = 0.0, 0
+    totals = {"val_loss": 0.0, "val_loss_hints": 0.0} if with_hints else {"val_loss": 0.0}
+    count = 0
     for batch in loader:
         offset = (batch.shape[-1] - size) // 2
         crops = batch[..., offset : offset + size, offset : offset + size].to(device)
         lightness, ab, _ = to_lab_batch(crops)
-        total += F.l1_loss(model(lightness).float(), ab, reduction="sum").item() / ab[0].numel()
+        totals["val_loss"] += F.l1_loss(model(lightness).ab.float(), ab, reduction="sum").item()
+        if with_hints:
+            given = torch.stack(
+                [
+                    hints.sample_points(denormalize_ab(one), VAL_HINTS, seed=count + i)
+                    for i, one in enumerate(ab)
+                ]
+            )
+            predicted = model(lightness, given).ab.float()
+            totals["val_loss_hints"] += F.l1_loss(predicted, ab, reduction="sum").item()
         count += crops.shape[0]
     model.train()
-    return total / max(1, count)
+    return {key: total / max(1, count) / (2 * size * size) for key, total in totals.items()}
+
+
+def _initialize(model: torch.nn.Module, config: TrainConfig) -> None:
+    """Starting parameters: a weights file's (fine-tuning), else ImageNet's for a Lite0 encoder; and
+    the ab bins of models that predict a distribution over them."""
+    if config.init_from:
+        loaded = read_weights_file(Path(config.init_from))
+        if loaded.arch != config.arch:
+            raise ColorplugError(
+                f"--init-from {config.init_from} is a {loaded.arch} model, not {config.arch}"
+            )
+        model.load_state_dict(
+            {k: v.float() if v.is_floating_point() else v for k, v in loaded.state_dict.items()}
+        )
+        return
+    if config.encoder_init == "imagenet" and hasattr(model.encoder, "taps"):
+        load_pretrained(model.encoder)
+    if hasattr(model, "bins"):
+        model.bins.copy_(ab_bins())
 
 
 def _hardware(device: torch.device) -> str:
@@ -211,35 +306,56 @@ def _hardware(device: torch.device) -> str:
 
 
 def train(config: TrainConfig, progress: Callable[[Progress], None] | None = None) -> TrainResult:
-    """Train a colorization network as `config` says; see the module docstring."""
+    """Train a colorization network as `config` says: set up, run the epochs, write the results."""
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     world = distributed.join(config.device)
     try:
-        return _train(config, world, progress)
+        run = _setup(config, world)
+        epochs_done, mean_loss, wall = _run_epochs(run, progress)
+        return _write_results(run, epochs_done, mean_loss, wall)
     finally:
         distributed.leave(world)
 
 
-def _train(config: TrainConfig, world: distributed.World, progress: Callable | None) -> TrainResult:
+@dataclass
+class _Run:
+    """Everything the training loop works with, made by _setup."""
+
+    config: TrainConfig
+    world: distributed.World
+    out: Path
+    dataset: torch.utils.data.Dataset
+    sampler: DistributedSampler
+    loader: Iterable[torch.Tensor]
+    val_loader: DataLoader | None
+    model: torch.nn.Module  # wrapped in DistributedDataParallel under torchrun
+    bins: torch.Tensor | None
+    loss: ChromaLoss
+    optimizer: torch.optim.Optimizer
+    ema: EMA | None
+    start_epoch: int
+    step: int
+
+    @property
+    def device(self) -> torch.device:
+        return self.world.device
+
+
+def _setup(config: TrainConfig, world: distributed.World) -> _Run:
+    """Data, model (with its starting parameters), loss, optimizer; the checkpoint when resuming."""
     if config.batch_size % world.size:
         raise ColorplugError(f"batch size {config.batch_size} must divide by the {world.size} ranks")
     out = Path(config.out)
-    if world.is_main:
-        out.mkdir(parents=True, exist_ok=True)
     device = world.device
     torch.manual_seed(config.seed)
-    compute = loss_fn(config.loss, device)
+    if config.resume and not (out / CHECKPOINT).is_file():
+        raise ColorplugError(f"--resume: no checkpoint at {out / CHECKPOINT}")
     paths = select_paths(config.data, config.limit, config.seed)
     dataset = _dataset(paths, config)
     local_batch = config.batch_size // world.size
     sampler = DistributedSampler(
-        dataset,
-        num_replicas=world.size,
-        rank=world.rank,
-        shuffle=True,
-        seed=config.seed,
-        drop_last=True,
+        dataset, num_replicas=world.size, rank=world.rank, shuffle=True, seed=config.seed, drop_last=True
     )
     loader = _batches(dataset, sampler, local_batch, config.workers, device)
     if len(loader) == 0:
@@ -248,73 +364,109 @@ def _train(config: TrainConfig, world: distributed.World, progress: Callable | N
     if config.val:
         val_set = ColorImages(select_paths(config.val, 0, config.seed), config.image_size)
         val_loader = DataLoader(val_set, batch_size=local_batch, num_workers=config.workers)
-
-    model = create_model(config.arch, config.width).to(device)
+    model = create_model(config.arch, config.width)  # after the data: the same random state as ever
+    if config.hints and not model.supports_hints:
+        raise ColorplugError(f"--hints: architecture {config.arch} takes no colour hints (use lite0-unet)")
+    if config.loss in ("ce", "blend") and not hasattr(model, "bins"):
+        raise ColorplugError(f"--loss {config.loss}: architecture {config.arch} has no ab-bin head")
+    _initialize(model, config)
+    model = model.to(device)
+    bins = model.bins if hasattr(model, "bins") else None
+    class_weights = None
+    if config.loss in ("ce", "blend"):
+        class_weights = class_weights_for(dataset, bins, config.rebalance)
+        model.class_weights.copy_(class_weights)  # decoding undoes the rebalancing with them (chroma.py)
+    loss = ChromaLoss(config, device, class_weights)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2))
     ema = EMA(model, config.ema) if config.ema > 0 else None
     start_epoch, step = 0, 0
-    checkpoint_path = out / CHECKPOINT
     if config.resume:
-        start_epoch, step = _load_checkpoint(checkpoint_path, model, optimizer, ema, compute, device)
+        start_epoch, step = _load_checkpoint(out / CHECKPOINT, model, optimizer, ema, loss, device)
+        if start_epoch >= config.epochs:
+            raise ColorplugError(
+                f"--resume: the run in {out} has done its {start_epoch} epochs; ask for more with --epochs"
+            )
     if world.distributed:
         if world.size > 1 and device.type == "cuda":  # statistics over the global batch (CUDA only)
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    log_path = out / LOG
     if world.is_main:
-        _truncate_log(log_path, start_epoch)
+        out.mkdir(parents=True, exist_ok=True)
+        _truncate_log(out / LOG, start_epoch)
+    return _Run(
+        config,
+        world,
+        out,
+        dataset,
+        sampler,
+        loader,
+        val_loader,
+        model,
+        bins,
+        loss,
+        optimizer,
+        ema,
+        start_epoch,
+        step,
+    )
 
+
+def _train_step(run: _Run, batch: torch.Tensor, augment: torch.Generator, fraction: float) -> float | None:
+    """One optimizer step on a batch (random crops, flips and hints drawn from `augment`); its loss, or
+    None when the batch held no colourful image."""
+    config, device = run.config, run.device
+    for group in run.optimizer.param_groups:
+        group["lr"] = learning_rate(config, fraction)
+    crops = _augment_local(batch.to(device, non_blocking=True), config, run.world, augment)
+    lightness, target, colourful = to_lab_batch(crops)
+    if not bool(colourful.any()):
+        return None
+    lightness, target = lightness[colourful], target[colourful]
+    given = hints.simulate(target.cpu(), augment).to(device) if config.hints else None
+    if device.type == "cuda":
+        lightness = lightness.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        prediction = run.model(lightness, given)
+    loss = run.loss(prediction, target, run.bins)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    if run.ema is not None:
+        run.ema.update(_unwrap(run.model))
+    run.step += 1
+    return loss.item()
+
+
+def _run_epochs(run: _Run, progress: Callable[[Progress], None] | None) -> tuple[int, float, float]:
+    """The training loop: epochs of steps, a log row and a checkpoint after each. Returns the epochs done,
+    the last epoch's mean loss and the wall time."""
+    config, world = run.config, run.world
     began = time.perf_counter()
     deadline = began + config.time_limit_min * 60 if config.time_limit_min > 0 else math.inf
-    epoch, mean_loss, stopped_early = start_epoch, float("nan"), False
-    for epoch in range(start_epoch, config.epochs):
-        sampler.set_epoch(epoch)
+    epoch, mean_loss, stopped_early = run.start_epoch, float("nan"), False
+    for epoch in range(run.start_epoch, config.epochs):
+        run.sampler.set_epoch(epoch)
         augment = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
-        model.train()
+        run.model.train()
         epoch_start = time.perf_counter()
         waited, loss_sum, loss_count, seen = 0.0, 0.0, 0, 0
         fetch_start = time.perf_counter()
-        for batch in loader:
+        for batch in run.loader:
             waited += time.perf_counter() - fetch_start
-            fraction = (epoch + loss_count / len(loader)) / config.epochs
+            fraction = (epoch + loss_count / len(run.loader)) / config.epochs
             if config.time_limit_min > 0:
                 fraction = max(fraction, (time.perf_counter() - began) / (config.time_limit_min * 60))
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, fraction)
-            crops = _augment_local(batch.to(device, non_blocking=True), config, world, augment)
-            lightness, target, colourful = to_lab_batch(crops)
-            if not bool(colourful.any()):
-                fetch_start = time.perf_counter()
-                continue
-            lightness, target = lightness[colourful], target[colourful]
-            if device.type == "cuda":
-                lightness = lightness.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                prediction = model(lightness)
-            loss = compute(prediction.float(), target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if ema is not None:
-                ema.update(_unwrap(model))
-            step += 1
-            loss_sum += loss.item()
-            loss_count += 1
-            seen += crops.shape[0] * world.size
-            if progress and world.is_main:
-                rate = seen / max(1e-9, time.perf_counter() - epoch_start)
-                progress(
-                    Progress(
-                        epoch + 1,
-                        config.epochs,
-                        seen,
-                        len(loader) * config.batch_size,
-                        loss_sum / loss_count,
-                        rate,
-                    )
-                )
+            loss = _train_step(run, batch, augment, fraction)
+            if loss is not None:
+                loss_sum += loss
+                loss_count += 1
+                seen += batch.shape[0] * world.size
+                if progress and world.is_main:
+                    rate = seen / max(1e-9, time.perf_counter() - epoch_start)
+                    total = len(run.loader) * config.batch_size
+                    progress(Progress(epoch + 1, config.epochs, seen, total, loss_sum / loss_count, rate))
             fetch_start = time.perf_counter()
             if time.perf_counter() > deadline:
                 stopped_early = True
@@ -323,59 +475,66 @@ def _train(config: TrainConfig, world: distributed.World, progress: Callable | N
         if loss_count == 0 and not stopped_early:
             raise ColorplugError("no colourful images to learn from: the training images are all near-gray")
         mean_loss = distributed.mean_across(world, loss_sum / max(1, loss_count))
-        val = validation_loss(_unwrap(model), val_loader, device, config.image_size) if val_loader else None
-        if world.is_main:
-            _append_log(
-                log_path,
-                epoch + 1,
-                step,
-                seen,
-                mean_loss,
-                val,
-                seen / max(elapsed, 1e-9),
-                waited / max(elapsed, 1e-9),
-                optimizer.param_groups[0]["lr"],
-                time.perf_counter() - began,
+        val = {}
+        if run.val_loader is not None:
+            val = validation_loss(
+                _unwrap(run.model), run.val_loader, run.device, config.image_size, config.hints
             )
+        if world.is_main:
+            row = {
+                "epoch": epoch + 1,
+                "step": run.step,
+                "images": seen,
+                "loss": f"{mean_loss:.6f}",
+                **{key: f"{value:.6f}" for key, value in val.items()},
+                "images_per_s": f"{seen / max(elapsed, 1e-9):.2f}",
+                "data_wait_fraction": f"{waited / max(elapsed, 1e-9):.4f}",
+                "lr": f"{run.optimizer.param_groups[0]['lr']:.3g}",
+                "elapsed_s": f"{time.perf_counter() - began:.1f}",
+            }
+            _append_log(run.out / LOG, row)
             if not stopped_early:
-                _save_checkpoint(
-                    checkpoint_path,
-                    _unwrap(model),
-                    optimizer,
-                    ema,
-                    compute,
-                    epoch + 1,
-                    step,
-                    config,
-                )
+                _save_checkpoint(run, epoch + 1)
         distributed.barrier(world)
         if stopped_early:
             break
-    epochs_done = epoch + (0 if stopped_early else 1)
-    wall = time.perf_counter() - began
-    weights_path = out / f"{config.name}.pt"
-    entry_path = out / "manifest_entry.json"
+    return epoch + (0 if stopped_early else 1), mean_loss, time.perf_counter() - began
+
+
+def _write_results(run: _Run, epochs_done: int, mean_loss: float, wall: float) -> TrainResult:
+    """The weights file (EMA weights when enabled) and its manifest entry, written by rank 0."""
+    config, world = run.config, run.world
+    weights_path = run.out / f"{config.name}.pt"
+    entry_path = run.out / "manifest_entry.json"
     if world.is_main:
-        final_state = ema.state if ema is not None else _unwrap(model).state_dict()
+        model = _unwrap(run.model)
+        final_state = run.ema.state if run.ema is not None else model.state_dict()
         sha = save_weights_file(
-            weights_path, config.arch, config.width, final_state, render_size=config.image_size
+            weights_path,
+            config.arch,
+            config.width,
+            final_state,
+            render_size=config.image_size,
+            heads=heads_of(config.loss),
         )
         entry = _manifest_entry(
             config,
-            weights_path,
-            sha,
-            len(dataset),
-            epochs_done,
-            step,
-            mean_loss,
-            wall,
-            device,
-            _unwrap(model),
-            world.size,
+            weights=weights_path,
+            sha=sha,
+            images=len(run.dataset),
+            epochs_done=epochs_done,
+            steps=run.step,
+            loss=mean_loss,
+            wall=wall,
+            device=run.device,
+            model=model,
+            ranks=world.size,
         )
         with atomic_path(entry_path) as temp:
             temp.write_text(json.dumps(entry, indent=2) + "\n", encoding="utf-8")
-    return TrainResult(weights_path, entry_path, epochs_done, mean_loss, wall, step, world.rank, world.size)
+    return TrainResult(
+        weights_path, entry_path, epochs_done, mean_loss, wall, run.step, world.rank, world.size
+    )
 
 
 class _CachedBatches:
@@ -425,28 +584,19 @@ def _augment_local(
     return crop_flip(batch, config.image_size, crops[world.rank :: world.size])
 
 
-def _save_checkpoint(
-    path: Path,
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    ema: EMA | None,
-    loss: Callable,
-    epoch: int,
-    step: int,
-    config: TrainConfig,
-) -> None:
+def _save_checkpoint(run: _Run, epoch: int) -> None:
     state = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "ema": ema.state if ema is not None else None,
-        "loss_prior": loss.prior if isinstance(loss, RebalancedL1) else None,
+        "model": _unwrap(run.model).state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "ema": run.ema.state if run.ema is not None else None,
+        "loss_prior": run.loss.prior,
         "epoch": epoch,
-        "step": step,
-        "config": json.dumps(asdict(config)),
+        "step": run.step,
+        "config": json.dumps(asdict(run.config)),
         "rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
-    with atomic_path(path) as temp:
+    with atomic_path(run.out / CHECKPOINT) as temp:
         torch.save(state, temp)
 
 
@@ -455,25 +605,30 @@ def _load_checkpoint(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     ema: EMA | None,
-    loss: Callable,
+    loss: ChromaLoss,
     device: torch.device,
 ) -> tuple[int, int]:
-    if not path.is_file():
-        raise ColorplugError(f"--resume: no checkpoint at {path}")
+    """Restore a checkpoint written by _save_checkpoint; one clear line if it is damaged or another run's."""
     try:
         state = torch.load(path, map_location=device, weights_only=True)
+        epoch, step = int(state["epoch"]), int(state["step"])
+    except Exception:  # damaged bytes (torch's own message would advise unsafe loading: not shown)
+        raise ColorplugError(f"--resume: checkpoint {path} is damaged (cannot be read)") from None
+    try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-    except (RuntimeError, KeyError, EOFError, ValueError) as exc:
-        raise ColorplugError(f"--resume: checkpoint {path} is unusable: {str(exc).splitlines()[0]}") from None
-    if ema is not None and state.get("ema") is not None:
-        ema.state = state["ema"]
-    if isinstance(loss, RebalancedL1) and state.get("loss_prior") is not None:
-        loss.prior = state["loss_prior"]
-    torch.set_rng_state(state["rng"].cpu())
-    if state.get("cuda_rng") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
-    return int(state["epoch"]), int(state["step"])
+        if ema is not None and state.get("ema") is not None:
+            ema.state = state["ema"]
+        if loss.prior is not None and state.get("loss_prior") is not None:
+            loss.prior = state["loss_prior"]
+        torch.set_rng_state(state["rng"].cpu())
+        if state.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+    except Exception as exc:  # another architecture, width or optimizer
+        raise ColorplugError(
+            f"--resume: checkpoint {path} does not fit this setup (other --arch or --width?): {one_line(exc)}"
+        ) from None
+    return epoch, step
 
 
 LOG_FIELDS = [
@@ -482,6 +637,7 @@ LOG_FIELDS = [
     "images",
     "loss",
     "val_loss",
+    "val_loss_hints",
     "images_per_s",
     "data_wait_fraction",
     "lr",
@@ -501,36 +657,14 @@ def _truncate_log(path: Path, epochs_kept: int) -> None:
         writer.writerows(rows)
 
 
-def _append_log(
-    path: Path,
-    epoch: int,
-    step: int,
-    images: int,
-    loss: float,
-    val: float | None,
-    rate: float,
-    wait: float,
-    lr: float,
-    elapsed: float,
-) -> None:
+def _append_log(path: Path, row: dict) -> None:
     with open(path, "a", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerow(
-            [
-                epoch,
-                step,
-                images,
-                f"{loss:.6f}",
-                "" if val is None else f"{val:.6f}",
-                f"{rate:.2f}",
-                f"{wait:.4f}",
-                f"{lr:.3g}",
-                f"{elapsed:.1f}",
-            ]
-        )
+        csv.DictWriter(handle, LOG_FIELDS, restval="").writerow(row)
 
 
 def _manifest_entry(
     config: TrainConfig,
+    *,
     weights: Path,
     sha: str,
     images: int,
@@ -554,9 +688,10 @@ def _manifest_entry(
         "width": config.width,
         "render_size": config.image_size,
         "parameters": count_parameters(model),
+        "heads": heads_of(config.loss),
         "data": {"folders": config.data, "images": images, "license": config.data_license},
         "recipe": {**recipe, "epochs_done": epochs_done, "steps": steps, "ranks": ranks},
-        "final_train_loss": round(loss, 6),
+        "final_train_loss": round(loss, 6) if math.isfinite(loss) else None,
         "command": shlex.join(["colorplug", *sys.argv[1:]]),
         "wall_time_s": round(wall, 1),
         "hardware": _hardware(device) + (f" x {ranks} ranks" if ranks > 1 else ""),

@@ -112,9 +112,11 @@ def cached_path(entry: WeightsEntry) -> Path:
 
 
 def ensure_cached(entry: WeightsEntry, source_dir: Path | None = None) -> Path:
-    """Return a verified cached copy of a named weight, copying (or repairing) it from the package.
+    """A verified copy of a named weight: the cached one, copied (or repaired) from the package first.
 
-    The copy is written to a temporary file and renamed, so concurrent first uses never see a partial file.
+    The copy is written to a temporary file and renamed, so concurrent first uses never see a partial
+    file. When the cache cannot be written (the data folder is a file, read-only or full), the verified
+    file inside the package is used as it is.
     """
     target = cached_path(entry)
     if target.is_file() and sha256_of(target) == entry.sha256:
@@ -126,11 +128,14 @@ def ensure_cached(entry: WeightsEntry, source_dir: Path | None = None) -> Path:
         raise WeightsError(
             f"weights {entry.name!r}: {source} does not match the manifest's sha256 (damaged install?)"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as temp:
-        shutil.copyfile(source, temp)
-        if sha256_of(temp) != entry.sha256:
-            raise WeightsError(f"weights {entry.name!r}: copy to {target} was damaged in transit")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as temp:
+            shutil.copyfile(source, temp)
+            if sha256_of(temp) != entry.sha256:
+                raise WeightsError(f"weights {entry.name!r}: copy to {target} was damaged in transit")
+    except OSError:
+        return source  # verified above; the cache is only a convenience
     return target
 
 
@@ -144,6 +149,7 @@ class LoadedWeights:
     name: str
     path: Path
     render_size: int | None = None
+    heads: tuple[str, ...] = ("regression",)  # which heads were trained: regression and/or classes
 
 
 def read_weights_file(path: Path, name: str | None = None) -> LoadedWeights:
@@ -154,11 +160,16 @@ def read_weights_file(path: Path, name: str | None = None) -> LoadedWeights:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise WeightsError(f"weights file not found: {path}") from None
-    except Exception as exc:  # untrusted bytes: any parse failure means "not a weights file"
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"{path} is not a safe colorplug weights file ({first_line})") from None
+    except Exception:  # untrusted bytes: any parse failure (torch's message would advise unsafe loading)
+        raise WeightsError(
+            f"{path} is not a safe colorplug weights file (unreadable, or it holds code)"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
         raise WeightsError(f"{path} is not a colorplug weights file (format {FORMAT_VERSION} expected)")
+    tensors = payload.get("state_dict") if isinstance(payload.get("state_dict"), dict) else {}
+    for key, value in tensors.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(value.isfinite().all()):
+            raise WeightsError(f"{path} holds non-finite values (NaN or infinity) in {key}: damaged weights")
     try:
         return LoadedWeights(
             arch=str(payload["arch"]),
@@ -167,13 +178,21 @@ def read_weights_file(path: Path, name: str | None = None) -> LoadedWeights:
             name=name or path.stem,
             path=path,
             render_size=int(payload["render_size"]) if payload.get("render_size") else None,
+            heads=tuple(str(head) for head in payload.get("heads", ("regression",))),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise WeightsError(f"{path} lacks field {exc} of a colorplug weights file") from None
 
 
 def save_weights_file(
-    path: Path, arch: str, width: float, state_dict: dict, half: bool = True, render_size: int | None = None
+    path: Path,
+    arch: str,
+    width: float,
+    state_dict: dict,
+    *,
+    half: bool = True,
+    render_size: int | None = None,
+    heads: list[str] | None = None,
 ) -> str:
     """Write a weights file atomically (float tensors as fp16 when `half`) and return its sha256."""
     import torch
@@ -185,6 +204,8 @@ def save_weights_file(
     payload = {"format": FORMAT_VERSION, "arch": arch, "width": float(width), "state_dict": tensors}
     if render_size:
         payload["render_size"] = int(render_size)
+    if heads:
+        payload["heads"] = list(heads)
     buffer = io.BytesIO()  # saved from memory: the archive then holds no (random) temporary file name
     torch.save(payload, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)

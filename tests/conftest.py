@@ -43,6 +43,27 @@ def tiny_weights(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def lite_weights(tmp_path_factory) -> Path:
+    """A random `lite0-unet` (both heads, hint inputs) saved as a weights file, with its ab bins set and
+    weights large enough that hints and vividness visibly change the output."""
+    from colorplug.chroma import ab_bins
+
+    torch.manual_seed(0)
+    model = create_model("lite0-unet", 0.25)
+    with torch.no_grad():
+        model.bins.copy_(ab_bins())
+        model.encoder.stem[0].weight.normal_()
+        model.regression[0].weight.mul_(20)
+        model.classes.weight.mul_(50)
+        model.class_weights.uniform_(0.5, 2.0)
+    path = tmp_path_factory.mktemp("weights") / "lite.pt"
+    save_weights_file(
+        path, "lite0-unet", 0.25, model.state_dict(), half=False, heads=["regression", "classes"]
+    )
+    return path
+
+
 def write_images(
     folder: Path, photos: dict[str, np.ndarray], gray: bool = True, size: int = 96
 ) -> list[Path]:

@@ -29,9 +29,8 @@ def gimp_root() -> tuple[Path | None, str]:
     return Path(result.stdout.strip().splitlines()[-1]), ""
 
 
-def run_batch(root: Path, code: str, profile: Path, shared: list[Path], timeout: int = 300):
-    """Run Python batch code in gimp-console-3.0 (inside `root` when it is not '/')."""
-    gimp = [
+def _gimp_environment(profile: Path) -> list[str]:
+    return [
         "env",
         "-i",
         "PATH=/usr/bin:/bin",
@@ -39,6 +38,35 @@ def run_batch(root: Path, code: str, profile: Path, shared: list[Path], timeout:
         "LANG=C.UTF-8",
         f"GIMP3_DIRECTORY={profile}",
         f"COLORPLUG_HOME={os.environ.get('COLORPLUG_HOME', '')}",
+    ]
+
+
+def run_in_root(root: Path, command: list[str], shared: list[Path], timeout: int, stdin: str = ""):
+    """Run `command` inside `root` (natively when it is '/'), with `shared` bind-mounted at their paths."""
+    if root == Path("/"):
+        return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout + 30)
+    binds = sorted({str(p) for p in shared})
+    mounts = [
+        f"mount -t proc proc {shlex.quote(str(root / 'proc'))}",
+        f"mount --rbind /dev {shlex.quote(str(root / 'dev'))}",
+    ]
+    for path in binds:
+        inside = shlex.quote(str(root) + path)
+        mounts.append(f"mkdir -p {inside} && mount --bind {shlex.quote(path)} {inside}")
+    script = " && ".join([*mounts, "exec chroot " + shlex.quote(str(root)) + " " + shlex.join(command)])
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout + 60,
+    )
+
+
+def run_batch(root: Path, code: str, profile: Path, shared: list[Path], timeout: int = 300):
+    """Run Python batch code in gimp-console-3.0 (inside `root` when it is not '/')."""
+    gimp = [
+        *_gimp_environment(profile),
         "timeout",
         str(timeout),
         "gimp-console-3.0",
@@ -50,24 +78,53 @@ def run_batch(root: Path, code: str, profile: Path, shared: list[Path], timeout:
         "-",
         "--quit",
     ]
-    if root == Path("/"):
-        return subprocess.run(gimp, input=code, capture_output=True, text=True, timeout=timeout + 30)
-    binds = sorted({str(p) for p in shared})
-    mounts = [
-        f"mount -t proc proc {shlex.quote(str(root / 'proc'))}",
-        f"mount --rbind /dev {shlex.quote(str(root / 'dev'))}",
+    return run_in_root(root, gimp, shared, timeout, stdin=code)
+
+
+# Runs inside the root: a virtual display, the GIMP 3 GUI running $WORK/code.py as batch code, and, when
+# a window named like the plug-in's dialog shows, a screenshot of it ($WORK/dialog.png) and Return (OK).
+DIALOG_DRIVER = r"""
+set -u
+Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$WORK/display" 2>"$WORK/xvfb.log" &
+xvfb=$!
+trap 'kill $xvfb 2>/dev/null' EXIT
+for _ in $(seq 100); do [ -s "$WORK/display" ] && break; sleep 0.1; done
+export DISPLAY=":$(cat "$WORK/display")"
+started=$(date +%s)
+batch="--batch-interpreter=python-fu-eval -b - --quit"
+timeout "$GIMP_TIMEOUT" gimp-3.0 --no-splash -d -f $batch < "$WORK/code.py" > "$WORK/gimp.log" 2>&1 &
+gimp=$!
+window=$(timeout "$DIALOG_TIMEOUT" xdotool search --sync --onlyvisible --name "$DIALOG_TITLE" | head -1)
+if [ -n "$window" ]; then
+  echo "dialog after $(( $(date +%s) - started )) s"
+  sleep 1
+  import -window "$window" "$WORK/dialog.png"
+  xdotool windowfocus --sync "$window" key Return
+fi
+wait $gimp
+status=$?
+echo "GIMP exit $status after $(( $(date +%s) - started )) s"
+exit $status
+"""
+
+
+def run_dialog(
+    root: Path, code: str, profile: Path, work: Path, shared: list[Path], title: str, timeout: int = 180
+):
+    """Run batch `code` in the GIMP GUI on a virtual display; screenshot the dialog titled `title` into
+    work/dialog.png and press OK. Needs Xvfb, xdotool and ImageMagick in `root` (tools/gimp3_root.sh)."""
+    (work / "code.py").write_text(code, encoding="utf-8")
+    (work / "driver.sh").write_text(DIALOG_DRIVER, encoding="utf-8")
+    command = [
+        *_gimp_environment(profile),
+        f"WORK={work}",
+        f"GIMP_TIMEOUT={timeout}",
+        f"DIALOG_TIMEOUT={timeout // 2}",
+        f"DIALOG_TITLE={title}",
+        "bash",
+        str(work / "driver.sh"),
     ]
-    for path in binds:
-        inside = shlex.quote(str(root) + path)
-        mounts.append(f"mkdir -p {inside} && mount --bind {shlex.quote(path)} {inside}")
-    script = " && ".join([*mounts, "exec chroot " + shlex.quote(str(root)) + " " + shlex.join(gimp)])
-    return subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
-        input=code,
-        capture_output=True,
-        text=True,
-        timeout=timeout + 60,
-    )
+    return run_in_root(root, command, [work, *shared], timeout + 30)
 
 
 def engine_paths() -> list[Path]:

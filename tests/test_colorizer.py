@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2lab
 
-from colorplug import Colorizer
+from colorplug import Colorizer, ColorplugError
+from colorplug.colorizer import DEFAULT_VIVIDNESS
 from colorplug.images import Picture, load_picture, save_picture
 
 
@@ -83,3 +84,71 @@ def test_tiny_and_extreme_images(colorizer):
 def test_unsupported_inputs_are_refused(colorizer):
     with pytest.raises(TypeError):
         colorizer.colorize(12)
+
+
+@pytest.fixture(scope="module")
+def lite(lite_weights) -> Colorizer:
+    return Colorizer(lite_weights, device="cpu", render_size=64)
+
+
+def transparent_hints(shape: tuple[int, int]) -> np.ndarray:
+    return np.zeros((*shape, 4), np.uint8)
+
+
+def test_vividness_moves_the_colours_and_is_validated(lite_weights, photos):
+    gray = gray_of(photos["chelsea"])
+    outputs = {
+        v: Colorizer(lite_weights, device="cpu", render_size=64, vividness=v).colorize(gray) for v in (0, 1)
+    }
+    assert Colorizer(lite_weights, device="cpu").vividness == DEFAULT_VIVIDNESS
+    assert np.abs(outputs[0].astype(int) - outputs[1].astype(int)).mean() > 1
+    for bad in (-0.1, 1.6, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="vividness"):
+            Colorizer(lite_weights, device="cpu", vividness=bad)
+
+
+def test_weights_without_the_distribution_head_refuse_vividness_and_hints(tiny_weights, photos):
+    with pytest.raises(ColorplugError, match="no vividness control"):
+        Colorizer(tiny_weights, device="cpu", vividness=0.7)
+    colorizer = Colorizer(tiny_weights, device="cpu", render_size=64)
+    gray = gray_of(photos["chelsea"])
+    with pytest.raises(ColorplugError, match="take no colour hints"):
+        colorizer.colorize(gray, hints=transparent_hints(gray.shape))
+
+
+def test_a_transparent_hint_image_equals_no_hints(lite, photos):
+    gray = gray_of(photos["coffee"])
+    np.testing.assert_array_equal(
+        lite.colorize(gray, hints=transparent_hints(gray.shape)), lite.colorize(gray)
+    )
+
+
+def test_hints_change_the_colours_where_given(lite, photos, tmp_path):
+    gray = gray_of(photos["coffee"])
+    hints = transparent_hints(gray.shape)
+    hints[100:140, 200:240] = (220, 20, 20, 255)
+    Image.fromarray(hints).save(tmp_path / "hints.png")
+    plain = lite.colorize(gray)
+    for given in (hints, Image.fromarray(hints), tmp_path / "hints.png"):  # array, PIL image, path
+        hinted = lite.colorize(gray, hints=given)
+        assert np.abs(hinted[100:140, 200:240].astype(int) - plain[100:140, 200:240]).mean() > 1
+        lightness = rgb2lab(np.repeat(gray[..., None], 3, -1))[..., 0]
+        assert np.abs(rgb2lab(hinted)[..., 0] - lightness).mean() < 0.5  # L is still the photo's
+
+
+def test_unusable_hint_images_are_one_clear_error(lite, photos):
+    from colorplug.hints import HintError
+
+    gray = gray_of(photos["coffee"])
+    with pytest.raises(HintError, match="no alpha channel"):
+        lite.colorize(gray, hints=np.zeros((*gray.shape, 3), np.uint8))
+    with pytest.raises(HintError, match="aspect ratios differ"):
+        lite.colorize(gray, hints=transparent_hints((gray.shape[0], gray.shape[0])))
+    half = transparent_hints((gray.shape[0] // 2, gray.shape[1] // 2))
+    assert lite.colorize(gray, hints=half).shape == (*gray.shape, 3)  # same aspect: scaled
+
+
+def test_non_finite_saturation_is_refused(tiny_weights):
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="saturation"):
+            Colorizer(tiny_weights, device="cpu", saturation=bad)

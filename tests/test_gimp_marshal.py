@@ -32,7 +32,17 @@ def test_request_and_engine_round_trip(tmp_path, tiny_weights, photos, monkeypat
     rgba = np.dstack([gray, gray, gray, np.full_like(gray, 65535)])
     height, width = gray.shape
     folder = marshal.private_folder()
-    marshal.write_request(folder, rgba.tobytes(), width, height, 4, 16, str(tiny_weights), 64, 1.0)
+    marshal.write_request(
+        folder,
+        rgba.tobytes(),
+        width=width,
+        height=height,
+        channels=4,
+        depth=16,
+        weights=str(tiny_weights),
+        render_size=64,
+        saturation=1.0,
+    )
     pulses = []
     marshal.run_engine({"python": sys.executable}, folder, pulse=lambda: pulses.append(1))
     out = np.frombuffer(marshal.read_output(folder, width, height, 4, 16), np.uint16).reshape(
@@ -45,7 +55,17 @@ def test_request_and_engine_round_trip(tmp_path, tiny_weights, photos, monkeypat
 
 def test_write_request_checks_the_pixel_count(tmp_path):
     with pytest.raises(ValueError, match="expected 24"):
-        marshal.write_request(str(tmp_path), b"\0" * 10, 2, 3, 4, 8, "general", 0, 1.0)
+        marshal.write_request(
+            str(tmp_path),
+            b"\0" * 10,
+            width=2,
+            height=3,
+            channels=4,
+            depth=8,
+            weights="general",
+            render_size=0,
+            saturation=1.0,
+        )
 
 
 def test_missing_engine_is_reported(tmp_path):
@@ -56,7 +76,17 @@ def test_missing_engine_is_reported(tmp_path):
 
 def test_engine_errors_and_crashes_are_one_line(tmp_path, tiny_weights):
     folder = marshal.private_folder()
-    marshal.write_request(folder, b"\0" * 12, 2, 2, 3, 8, "no-such-weights", 0, 1.0)
+    marshal.write_request(
+        folder,
+        b"\0" * 12,
+        width=2,
+        height=2,
+        channels=3,
+        depth=8,
+        weights="no-such-weights",
+        render_size=0,
+        saturation=1.0,
+    )
     with pytest.raises(marshal.EngineError, match="unknown weights 'no-such-weights'"):
         marshal.run_engine({"python": sys.executable}, folder)
     crash = fake_python(tmp_path, "echo 'Segmentation fault' >&2; exit 139")

@@ -7,18 +7,21 @@ afterwards (layer stack, modes, offsets, raw pixels) into files, and the asserti
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from skimage.color import rgb2lab
 
 from colorplug.gimp_install import install
 from colorplug.metrics import psnr
-from tests.gimp3 import engine_paths, gimp_root, run_batch
+from tests.gimp3 import engine_paths, gimp_root, run_batch, run_dialog
 
 PROCEDURE = "plug-in-colorplug-colorize"
+HINT_DOT = (40, 100)  # top-left of the 6x6 red dot of the hint layer (on the cat's gray-brown fur)
 
 BATCH = r"""
 import json, os
@@ -49,25 +52,31 @@ def colorize(image, layer, **options):
     cfg.set_property("image", image)
     cfg.set_core_object_array("drawables", [layer])
     for key, value in options.items():
-        cfg.set_property(key, value)
+        if value is not None:
+            cfg.set_property(key, value)
     result = PROC.run(cfg)
     status = result.index(0)
     error = result.index(1) if status != Gimp.PDBStatusType.SUCCESS and result.length() > 1 else None
     return status.value_nick, (str(error) if error is not None else None)
 
-def scenario(name, path, setup=None, **options):
+def scenario(name, path, setup=None, hints=False, **options):
     image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(path))
     source = image.get_layers()[0]
     if setup:
         source = setup(image, source)
+    hint = options["hint-layer"] = hint_layer(image) if hints else None
     before = dump(source, name + ".source.before")
+    if hint is not None:
+        dump(hint, name + ".hint.before")
     status, error = colorize(image, source, **options)
-    layers = image.get_layers()
+    layers = [layer for layer in image.get_layers() if layer != hint]
     entry = {"status": status, "error": error, "before": before,
              "names": [l.get_name() for l in layers], "base_type": image.get_base_type().value_nick,
              "precision": image.get_precision().value_nick}
     deep = "u16" if "16" in entry["precision"] else "u8"
     entry["source_after"] = dump(source, name + ".source.after")
+    if hint is not None:
+        entry["hint_after"] = dump(hint, name + ".hint.after")
     if len(layers) > 1:
         entry["new"] = dump(layers[image.get_item_position(source) - 1], name + ".new", "R'G'B'A " + deep)
         entry["new_position"] = image.get_item_position(source) - 1
@@ -91,12 +100,25 @@ def to_16_bit(image, source):
     image.convert_precision(Gimp.Precision.U16_NON_LINEAR)
     return image.get_layers()[0]
 
+def hint_layer(image):  # a transparent layer on top with a red dot painted on the cat's fur
+    layer = Gimp.Layer.new(image, "hints", 180, 120, Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
+    image.insert_layer(layer, None, 0)
+    pixels = bytearray(180 * 120 * 4)
+    for y in range(__DOT__[0], __DOT__[0] + 6):
+        for x in range(__DOT__[1], __DOT__[1] + 6):
+            pixels[(y * 180 + x) * 4 : (y * 180 + x) * 4 + 4] = bytes((220, 30, 30, 255))
+    buffer = layer.get_buffer()
+    buffer.set(Gegl.Rectangle.new(0, 0, 180, 120), "R'G'B'A u8", bytes(pixels))
+    buffer.flush()
+    return layer
+
 scenario("full", __PHOTO__, offset_layer)
 scenario("colour_only", __PHOTO__, None, **{"output-mode": "colour-only"})
 scenario("selection", __PHOTO__, select_box)
 scenario("alpha", __ALPHA__)
 scenario("gray_mode", __PHOTO__, to_gray)
 scenario("deep", __PHOTO__, to_16_bit)
+scenario("hinted", __PHOTO__, None, hints=True)
 with open(OUT + "/report.json", "w") as handle:
     json.dump(report, handle)
 """
@@ -148,6 +170,7 @@ def _run(gimp, workspace, template: str, python: str | None = None):
         template.replace("__OUT__", repr(str(workspace["out"])))
         .replace("__PHOTO__", repr(str(workspace["folder"] / "photo.png")))
         .replace("__ALPHA__", repr(str(workspace["folder"] / "alpha.png")))
+        .replace("__DOT__", repr(HINT_DOT))
     )
     home = Path(str(Path(workspace["folder"]) / "home"))
     home.mkdir(exist_ok=True)
@@ -225,6 +248,75 @@ def test_high_bit_depth_keeps_its_precision(report, workspace):
     assert "16" in entry["precision"]
     colour = _pixels(workspace, entry["new"], "deep.new", depth=16)[..., :3]
     assert (colour % 257 != 0).mean() > 0.5  # real 16-bit values, not 8-bit ones scaled up
+
+
+def test_a_red_hint_dot_turns_its_region_red_and_changes_no_layer(report, workspace):
+    entry = report["hinted"]
+    assert entry["status"] == "success", entry["error"]
+    assert entry["names"][0] == "hints" and len(entry["names"]) == 3  # hint layer, new layer, photo
+    colour = _pixels(workspace, entry["new"], "hinted.new")[..., :3]
+    automatic = _pixels(workspace, report["colour_only"]["new"], "colour_only.new")[..., :3]
+    top, left = HINT_DOT
+    region = (slice(top - 4, top + 10), slice(left - 4, left + 10))
+    a_hinted = rgb2lab(colour[region])[..., 1].mean()
+    a_automatic = rgb2lab(automatic[region])[..., 1].mean()
+    assert a_hinted > 20 and a_hinted > a_automatic + 10, (a_hinted, a_automatic)
+    for layer in ("source", "hint"):
+        np.testing.assert_array_equal(
+            _pixels(workspace, entry[f"{layer}_after"], f"hinted.{layer}.after"),
+            _pixels(workspace, entry[f"{layer}_after"], f"hinted.{layer}.before"),
+        )
+
+
+DIALOG = r"""
+import json
+PROC = Gimp.get_pdb().lookup_procedure("plug-in-colorplug-colorize")
+image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(__PHOTO__))
+cfg = PROC.create_config()
+cfg.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+cfg.set_property("image", image)
+cfg.set_core_object_array("drawables", [image.get_layers()[0]])
+result = PROC.run(cfg)
+with open(__OUT__ + "/dialog.json", "w") as handle:
+    json.dump({"status": result.index(0).value_nick, "layers": [l.get_name() for l in image.get_layers()]},
+              handle)
+"""
+
+
+def test_the_dialog_renders_and_its_ok_button_colorizes(gimp, workspace, tmp_path):
+    """The real dialog, in the GIMP 3 GUI on a virtual display, with a fresh profile: a screenshot of it,
+    then Return (OK) runs the colorization. COLORPLUG_DIALOG_SCREENSHOT=path keeps the screenshot."""
+    profile = tmp_path / "profile"
+    install(profile)
+    code = DIALOG.replace("__OUT__", repr(str(tmp_path))).replace(
+        "__PHOTO__", repr(str(workspace["folder"] / "photo.png"))
+    )
+    result = run_dialog(
+        gimp, code, profile, tmp_path, [workspace["folder"], *engine_paths()], "Colorize Photo"
+    )
+    log = (tmp_path / "gimp.log").read_text(errors="replace")
+    assert result.returncode == 0, result.stdout + log[-2000:]
+    outcome = json.loads((tmp_path / "dialog.json").read_text())
+    assert outcome["status"] == "success" and outcome["layers"][0].endswith("(colorized)")
+    shot = Image.open(tmp_path / "dialog.png")
+    assert shot.width > 400 and shot.height > 300
+    assert np.asarray(shot.convert("L")).std() > 10  # a drawn dialog, not an empty window
+    assert "Gtk-CRITICAL" not in log and "Traceback" not in log
+    if os.environ.get("COLORPLUG_DIALOG_SCREENSHOT"):
+        shutil.copyfile(tmp_path / "dialog.png", os.environ["COLORPLUG_DIALOG_SCREENSHOT"])
+
+
+def test_labels_have_distinct_mnemonics_apart_from_gimps_buttons():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gimp_plugin" / "colorplug_gimp"))
+    try:
+        import colorplug_marshal
+    finally:
+        sys.path.pop(0)
+    letters = [label[label.index("_") + 1].lower() for label in colorplug_marshal.ARGUMENT_LABELS.values()]
+    assert len(set(letters)) == len(letters)
+    assert not set(letters) & set(colorplug_marshal.GIMP_DIALOG_MNEMONICS)
 
 
 def test_missing_engine_gives_an_execution_error(gimp, workspace):

@@ -3,7 +3,8 @@
 
 This file only marshals pixels and arguments. The colorization runs in the user's own Python that has
 colorplug and torch (recorded by `colorplug gimp install`), started as a subprocess; pixels travel
-through a private temporary folder (see colorplug_marshal.py).
+through a private temporary folder (see colorplug_marshal.py). An optional hint layer (dots or strokes
+of colour on transparency) tells the network which colours to use where; it is only read.
 """
 
 from __future__ import annotations
@@ -51,16 +52,26 @@ def _fail(procedure, run_mode, message: str):
     )
 
 
-def _colorize_pixels(
-    config: dict, pixels: bytes, width: int, height: int, channels: int, depth: int, options: dict
-) -> bytes:
+def _colorize_pixels(config: dict, pixels: bytes, layout: dict, options: dict) -> bytes:
     folder = marshal.private_folder()
     try:
-        marshal.write_request(folder, pixels, width, height, channels, depth, **options)
+        marshal.write_request(folder, pixels, **layout, **options)
         marshal.run_engine(config, folder, pulse=Gimp.progress_pulse)
-        return marshal.read_output(folder, width, height, channels, depth)
+        return marshal.read_output(folder, **layout)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _hint_pixels(hint_layer, source) -> bytes:
+    """The hint layer's RGBA u8 pixels over the source layer's area (transparent where it does not reach)."""
+    if hint_layer == source:
+        raise ValueError("the hint layer must be another layer than the photo")
+    if not hint_layer.has_alpha():
+        raise ValueError("the hint layer has no transparency: add an alpha channel and paint the hints on it")
+    _, source_x, source_y = source.get_offsets()
+    _, hint_x, hint_y = hint_layer.get_offsets()
+    area = Gegl.Rectangle.new(source_x - hint_x, source_y - hint_y, source.get_width(), source.get_height())
+    return bytes(hint_layer.get_buffer().get(area, 1.0, "R'G'B'A u8", Gegl.AbyssPolicy.NONE))
 
 
 def _add_layer(image, source, pixels: bytes, pixel_format: str, colour_only: bool):
@@ -104,23 +115,28 @@ def run(procedure, run_mode, image, drawables, arguments, data):
         config = marshal.read_config(HERE)
     except marshal.EngineError as exc:
         return _fail(procedure, run_mode, str(exc))
-    weights_file = arguments.get_property("weights-file") or ""
+    weights_file = arguments.get_property("weights-file")
+    vividness = arguments.get_property("vividness")
     options = {
-        "weights": weights_file or arguments.get_property("weights"),
+        "weights": weights_file.get_path() if weights_file else arguments.get_property("weights"),
         "render_size": arguments.get_property("render-size"),
         "saturation": arguments.get_property("saturation"),
+        "vividness": marshal.requested_vividness(config, vividness),
     }
     colour_only = arguments.get_property("output-mode") == "colour-only"
     width, height = source.get_width(), source.get_height()
     channels = 4 if source.has_alpha() else 3
     depth = 8 if image.get_precision() in EIGHT_BIT else 16
+    layout = {"width": width, "height": height, "channels": channels, "depth": depth}
     pixel_format = ("R'G'B'A" if channels == 4 else "R'G'B'") + (" u8" if depth == 8 else " u16")
     Gimp.progress_init("Colorizing with colorplug...")
     pixels = source.get_buffer().get(
         Gegl.Rectangle.new(0, 0, width, height), 1.0, pixel_format, Gegl.AbyssPolicy.CLAMP
     )
     try:
-        colorized = _colorize_pixels(config, bytes(pixels), width, height, channels, depth, options)
+        hint_layer = arguments.get_property("hint-layer")
+        options["hints"] = _hint_pixels(hint_layer, source) if hint_layer is not None else None
+        colorized = _colorize_pixels(config, bytes(pixels), layout, options)
     except (marshal.EngineError, OSError, ValueError) as exc:
         return _fail(procedure, run_mode, str(exc))
     _add_layer(image, source, colorized, pixel_format, colour_only)
@@ -153,25 +169,48 @@ class ColorplugPlugIn(Gimp.PlugIn):
         except marshal.EngineError:
             config = {}
         flags = GObject.ParamFlags.READWRITE
+        labels = marshal.ARGUMENT_LABELS
         choice, default = _weights_choice(config)
-        procedure.add_choice_argument("weights", "_Weights", "Shipped weights", choice, default, flags)
-        procedure.add_string_argument(
-            "weights-file", "Weights _file", "A weights file (overrides Weights when set)", "", flags
+        procedure.add_choice_argument("weights", labels["weights"], "Shipped weights", choice, default, flags)
+        procedure.add_file_argument(
+            "weights-file",
+            labels["weights-file"],
+            "A weights file (overrides Weights when set)",
+            Gimp.FileChooserAction.OPEN,
+            True,
+            None,
+            flags,
         )
         procedure.add_int_argument(
             "render-size",
-            "_Render size",
-            "Short side the network sees (0: the size the weights were trained at)",
+            labels["render-size"],
+            "Short side the network sees; 0: the size the weights were trained at",
             0,
             4096,
             0,
             flags,
         )
         procedure.add_double_argument(
-            "saturation", "_Saturation", "Scales the predicted colour", 0.0, 4.0, 1.0, flags
+            "vividness",
+            labels["vividness"],
+            "0: the colours most likely right; 1: rarer, more vivid ones; up to 1.5",
+            0.0,
+            1.5,
+            config.get("default_vividness", 0.25),
+            flags,
+        )
+        procedure.add_double_argument(
+            "saturation", labels["saturation"], "Scales the predicted colour", 0.0, 4.0, 1.0, flags
+        )
+        procedure.add_layer_argument(
+            "hint-layer",
+            labels["hint-layer"],
+            "A layer with dots or strokes of colour on transparency: the colours to use there (not changed)",
+            True,
+            flags,
         )
         procedure.add_choice_argument(
-            "output-mode", "_Output", "Layer the colour goes to", _output_choice(), "full", flags
+            "output-mode", labels["output-mode"], "Layer the colour goes to", _output_choice(), "full", flags
         )
         return procedure
 

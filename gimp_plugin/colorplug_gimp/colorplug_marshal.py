@@ -2,8 +2,9 @@
 
 The plug-in and the engine talk through files in a private (0700) temporary folder:
   request.json   {"width", "height", "channels" (3 or 4), "depth" (8 or 16), "weights", "render_size",
-                  "saturation"}
+                  "saturation", "vividness" (null: the weights' default), "hints" (true: hints.raw is there)}
   input.raw      pixels, row-major, interleaved, native-endian u8/u16 (as GEGL hands them out)
+  hints.raw      the hint layer over the same area, RGBA u8 (transparent where there is no hint)
   output.raw     the colorized pixels in the same layout (written by `python -m colorplug.gimp_bridge`)
   response.json  {"ok": true} or {"ok": false, "error": "one line"}
 """
@@ -17,8 +18,26 @@ import tempfile
 import time
 
 CONFIG_NAME = "colorplug_gimp.json"
-REQUEST, INPUT, OUTPUT, RESPONSE = "request.json", "input.raw", "output.raw", "response.json"
+REQUEST, INPUT, HINTS, OUTPUT, RESPONSE = (
+    "request.json",
+    "input.raw",
+    "hints.raw",
+    "output.raw",
+    "response.json",
+)
 DEFAULT_TIMEOUT_S = 600
+# The dialog's labels; each mnemonic (the letter after "_") differs from the others and from those of
+# GIMP's own dialog buttons (_Help, _Reset, _Cancel, _OK, _Load Saved Settings, _Save Settings).
+ARGUMENT_LABELS = {
+    "weights": "_Weights",
+    "weights-file": "Weights _file",
+    "render-size": "Render si_ze (0 = as trained)",
+    "vividness": "_Vividness",
+    "saturation": "Satur_ation",
+    "hint-layer": "Hin_t layer (colour dots on transparency)",
+    "output-mode": "Out_put",
+}
+GIMP_DIALOG_MNEMONICS = "hrcols"
 
 
 class EngineError(Exception):
@@ -48,6 +67,7 @@ def engine_environment(environ: dict) -> dict:
 def write_request(
     folder: str,
     pixels: bytes,
+    *,
     width: int,
     height: int,
     channels: int,
@@ -55,13 +75,20 @@ def write_request(
     weights: str,
     render_size: int,
     saturation: float,
+    vividness: float | None = None,
+    hints: bytes | None = None,
 ) -> None:
-    """Write the pixels and the request for the engine."""
+    """Write the pixels (and the hint layer's, RGBA u8 over the same area) and the request for the engine."""
     expected = width * height * channels * depth // 8
     if len(pixels) != expected:
         raise ValueError(f"{len(pixels)} bytes of pixels, expected {expected}")
+    if hints is not None and len(hints) != width * height * 4:
+        raise ValueError(f"{len(hints)} bytes of hint pixels, expected {width * height * 4}")
     with open(os.path.join(folder, INPUT), "wb") as handle:
         handle.write(pixels)
+    if hints is not None:
+        with open(os.path.join(folder, HINTS), "wb") as handle:
+            handle.write(hints)
     request = {
         "width": width,
         "height": height,
@@ -70,9 +97,17 @@ def write_request(
         "weights": weights,
         "render_size": render_size,
         "saturation": saturation,
+        "vividness": vividness,
+        "hints": hints is not None,
     }
     with open(os.path.join(folder, REQUEST), "w", encoding="utf-8") as handle:
         json.dump(request, handle)
+
+
+def requested_vividness(config: dict, vividness: float) -> float | None:
+    """The vividness to ask for: None (the weights' own behaviour) when it is the default, so weights
+    that have no vividness control still run with the dialog's default."""
+    return None if abs(vividness - config.get("default_vividness", 0.25)) < 1e-9 else vividness
 
 
 def engine_command(config: dict, folder: str) -> list:

@@ -1,0 +1,208 @@
+"""Every output name passes one check: never an input, never an existing output without --overwrite,
+never two jobs to one name (across shards too); reruns are idempotent; concurrent runs never clash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+from colorplug_cli.main import main
+from PIL import Image
+
+from colorplug.files import atomic_path, remove_stale_temporaries
+from colorplug.provenance import is_colorplug_output
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def gray(photos, size=(80, 60)) -> Image.Image:
+    return Image.fromarray(photos["coffee"]).convert("L").resize(size)
+
+
+def test_a_transparency_fallback_never_replaces_an_input(tmp_path, photos, tiny_weights):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    gray(photos).convert("LA").save(folder / "x.tif")
+    gray(photos).save(folder / "x_c.png")  # the user's own file, named like x.tif's fallback output
+    before = digests(folder)
+    result = invoke(
+        "run", folder, "-o", folder, "--suffix", "_c", "--format", "jpg", "--weights", tiny_weights
+    )
+    assert result.exit_code == 1
+    assert "x.tif: output" in result.stderr and "is an input file" in result.stderr
+    assert {name: before[name] for name in before} == {name: digests(folder)[name] for name in before}
+    assert (folder / "x_c_c.jpg").is_file()  # the user's PNG is still colorized, as JPEG
+
+
+def test_a_fallback_output_is_skipped_on_rerun_and_kept_without_overwrite(tmp_path, photos, tiny_weights):
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    gray(photos).convert("LA").save(source / "glass.tif")
+    first = invoke("run", source, "-o", out, "--format", "jpg", "--weights", tiny_weights)
+    assert first.exit_code == 0 and "cannot hold" in first.stderr
+    written = (out / "glass.png").read_bytes()
+    again = invoke("run", source, "-o", out, "--format", "jpg", "--weights", tiny_weights)
+    assert again.exit_code == 0 and "0 colorized, 1 skipped (output exists)" in again.stderr
+    assert (out / "glass.png").read_bytes() == written
+    assert (
+        invoke(
+            "run", source, "-o", out, "--format", "jpg", "--weights", tiny_weights, "--overwrite"
+        ).exit_code
+        == 0
+    )
+
+
+def bmp_with_alpha(rgba: np.ndarray) -> bytes:
+    """A 32-bit BMP whose bit fields include alpha (Pillow writes BMPs without it, but reads these)."""
+    height, width, _ = rgba.shape
+    pixels = rgba[::-1][..., [2, 1, 0, 3]].tobytes()  # bottom-up BGRA rows
+    header = struct.pack("<IiiHHIIiiII", 56, width, height, 1, 32, 3, len(pixels), 2835, 2835, 0, 0)
+    masks = struct.pack("<IIII", 0x00FF0000, 0x0000FF00, 0x000000FF, 0xFF000000)
+    offset = 14 + len(header) + len(masks)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + header + masks + pixels
+
+
+def test_two_inputs_for_one_output_name_are_one_job_and_one_problem(tmp_path, photos, tiny_weights):
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    rgba = np.asarray(gray(photos).convert("RGBA")).copy()
+    rgba[:10, :, 3] = 0
+    (source / "a.bmp").write_bytes(bmp_with_alpha(rgba))  # BMP cannot hold its alpha: falls back to a.png
+    gray(photos).save(source / "a.png")
+    result = invoke("run", source, "-o", out, "--weights", tiny_weights)
+    assert result.exit_code == 1 and "1 colorized" in result.stderr
+    assert "a.png: output" in result.stderr and "is also the output of" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]
+
+
+def test_colliding_names_meet_in_one_shard(tmp_path, photos, tiny_weights):
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    for index in range(12):
+        gray(photos, (40 + index, 30)).save(source / f"c{index}.gif")
+        gray(photos, (40 + index, 30)).save(source / f"c{index}.png")
+    outcomes = [
+        invoke("run", source, "-o", out, "--weights", tiny_weights, "--shard", f"{i}/3") for i in (1, 2, 3)
+    ]
+    colorized = sum(int(re.search(r"(\d+) colorized", r.stderr).group(1)) for r in outcomes)
+    problems = sum(r.stderr.count("is also the output of") for r in outcomes)
+    assert colorized == 12 and problems == 12 and len(list(out.iterdir())) == 12
+
+
+def test_the_readme_in_place_run_is_idempotent(tmp_path, photos, tiny_weights):
+    photos_dir = tmp_path / "photos"
+    photos_dir.mkdir()
+    gray(photos).save(photos_dir / "photo.jpg")
+    gray(photos).save(photos_dir / "scan.png")
+    for attempt in range(3):
+        result = invoke("run", photos_dir, "-o", photos_dir, "--suffix", "_color", "--weights", tiny_weights)
+        assert result.exit_code == 0, result.stderr
+        expected = "2 colorized, 0 skipped" if attempt == 0 else "0 colorized, 2 skipped"
+        assert expected in result.stderr
+    assert sorted(p.name for p in photos_dir.iterdir()) == [
+        "photo.jpg",
+        "photo_color.jpg",
+        "scan.png",
+        "scan_color.png",
+    ]
+    assert is_colorplug_output(photos_dir / "photo_color.jpg") and not is_colorplug_output(
+        photos_dir / "photo.jpg"
+    )
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_back(tmp_path, photos, tiny_weights):
+    photos_dir = tmp_path / "photos"
+    photos_dir.mkdir()
+    gray(photos).save(photos_dir / "photo.jpg")
+    for attempt in range(2):
+        result = invoke("run", photos_dir, "-o", photos_dir / "colorized", "--weights", tiny_weights)
+        assert (
+            result.exit_code == 0
+            and ("1 colorized" if attempt == 0 else "0 colorized, 1 skipped") in result.stderr
+        )
+    assert sorted(p.relative_to(photos_dir).as_posix() for p in photos_dir.rglob("*") if p.is_file()) == [
+        "colorized/photo.jpg",
+        "photo.jpg",
+    ]
+
+
+def test_file_names_of_255_bytes_work(tmp_path, photos, tiny_weights):
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    name = "é" * 125 + "x.png"  # 255 bytes in UTF-8
+    assert len(os.fsencode(name)) == 255
+    gray(photos).save(source / name)
+    result = invoke("run", source, "-o", out, "--weights", tiny_weights)
+    assert result.exit_code == 0, result.stderr
+    assert Image.open(out / name).size == (80, 60)
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from colorplug.files import atomic_path
+with atomic_path(Path(sys.argv[1])) as temp:
+    temp.write_bytes(b"in progress")
+    print(temp, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_only_provably_stale_temporaries_are_removed(tmp_path):
+    """A temporary file another run is writing (it holds the lock) survives clean-up; one left by a
+    killed run (no lock) is removed once it is not brand new."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "out.png")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        live = Path(holder.stdout.readline().strip())
+        old = time.time() - 3600
+        os.utime(live, (old, old))
+        assert remove_stale_temporaries(tmp_path) == 0 and live.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert live.exists()  # killed mid-write: left behind...
+    os.utime(live, (old, old))
+    assert remove_stale_temporaries(tmp_path) == 1 and not live.exists()  # ...and cleaned up
+    with atomic_path(tmp_path / "done.txt") as temp:
+        temp.write_text("complete")
+    assert [p.name for p in tmp_path.iterdir()] == ["done.txt"]
+
+
+def test_two_runs_into_one_folder_at_once_both_succeed(tmp_path, photos, tiny_weights):
+    """The README's job-array case: two shards started together on one output folder."""
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    for index in range(16):
+        Image.fromarray(np.roll(photos["chelsea"], index * 7, axis=1)).convert("L").resize((1200, 800)).save(
+            source / f"p{index:02d}.png"
+        )
+    command = [sys.executable, "-m", "colorplug_cli.main", "run", str(source), "-o", str(out)]
+    command += ["--weights", str(tiny_weights)]
+    first = subprocess.Popen([*command, "--shard", "1/2"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out.is_dir() and any(out.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the second run starts (and cleans up) while the first is writing
+    second = subprocess.Popen([*command, "--shard", "2/2"], stderr=subprocess.PIPE, text=True)
+    results = [(run.wait(timeout=300), run.stderr.read()) for run in (first, second)]
+    assert all(code == 0 for code, _ in results), results
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in source.iterdir())
