@@ -30,7 +30,22 @@ class CLIError(click.ClickException):
 
 
 class ColorplugGroup(click.Group):
-    """The command group; the one place where engine errors and Ctrl-C become one line, not a traceback."""
+    """The command group; the one place where engine errors, usage errors and Ctrl-C become one line."""
+
+    def main(self, *args, **kwargs):
+        """click's own usage errors as one line (click prints the usage and a hint around them)."""
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+            click.echo(f"colorplug: error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("colorplug: interrupted", err=True)
+            sys.exit(130)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -141,8 +156,8 @@ def main() -> None:
     "--format",
     "fmt",
     default=None,
-    type=click.Choice(["png", "jpg", "tif", "webp", "bmp"]),
-    help="Output type (default: the input's own; .png where it cannot be written).",
+    type=click.Choice(["png", "jpg", "tif", "webp"]),
+    help="Output type (default: the input's own; .png for GIF and BMP, and for transparency in JPEG).",
 )
 @click.option(
     "--suffix",
@@ -215,11 +230,27 @@ def run(
         progress.message(f"colorplug: FAILED {what}: {why}")
 
     for argument, why in problems:
-        failed(display_path(argument), why)
+        failed(display_path(argument) or '""', why)
     for path, why in plan.problems:
         failed(display_path(path), why)
     if not found and problems:
         sys.exit(1)
+    if plan.earlier_outputs and not quiet:
+        count = len(plan.earlier_outputs)
+        progress.message(
+            f"colorplug: note: left out {count} file(s) that colorplug made (outputs are never inputs)"
+        )
+    if plan.jobs:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ColorplugError(
+                f"cannot create the output folder {display_path(out_dir)}: {one_line(exc)}"
+            ) from None
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise ColorplugError(
+                f"cannot write into the output folder {display_path(out_dir)}: permission denied"
+            )
     remove_stale_temporaries(out_dir)  # left by runs that were killed (never those of a running one)
     started = time.perf_counter()
     done = 0

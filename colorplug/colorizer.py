@@ -21,7 +21,7 @@ from PIL import Image
 from colorplug import compose
 from colorplug.chroma import decode
 from colorplug.device import pick_device
-from colorplug.errors import ColorplugError, one_line
+from colorplug.errors import ColorplugError
 from colorplug.hints import HintError, hints_from_rgba, resize_hints
 from colorplug.images import (
     DEFAULT_MAX_PIXELS,
@@ -34,11 +34,12 @@ from colorplug.images import (
     replace_color,
 )
 from colorplug.lab import denormalize_ab, normalize_lightness
-from colorplug.model import create_model, fuse_for_inference
+from colorplug.model import create_model, fuse_for_inference, mismatch
 from colorplug.weights import LoadedWeights, WeightsError, resolve_weights
 
 DEFAULT_RENDER_SIZE = 256
 DEFAULT_VIVIDNESS = 0.25
+MAX_SATURATION = 4.0
 MAX_VIVIDNESS = 1.5
 
 
@@ -56,7 +57,8 @@ def load_network(weights: str | os.PathLike | None = None) -> tuple[torch.nn.Mod
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise WeightsError(
-            f"weights {loaded.name!r} do not fit architecture {loaded.arch}: {one_line(exc)}"
+            f"weights {loaded.name!r} do not fit architecture {loaded.arch} x{loaded.width:g}: "
+            f"{mismatch(exc)}"
         ) from None
     return model.eval(), loaded
 
@@ -115,8 +117,8 @@ class Colorizer:
         render_size = render_size or trained_size or DEFAULT_RENDER_SIZE
         if render_size < 8:
             raise ValueError(f"render size must be at least 8 (or unset: as trained), got {render_size}")
-        if not 0 <= saturation < float("inf"):
-            raise ValueError(f"saturation must be a finite number >= 0, got {saturation}")
+        if not 0 <= saturation <= MAX_SATURATION:  # also refuses NaN
+            raise ValueError(f"saturation must be in [0, {MAX_SATURATION:g}], got {saturation}")
         self.uses_distribution = "classes" in heads  # else the network's regression head gives the colour
         if self.uses_distribution:
             self.vividness = DEFAULT_VIVIDNESS if vividness is None else check_vividness(vividness)
@@ -185,7 +187,10 @@ class Colorizer:
     def finish(self, prepared: Prepared, ab_small: torch.Tensor) -> Picture:
         """Scale, gamut-fit and upsample predicted chroma (2, h, w) onto the full-size L."""
         small = prepared.lightness_small[None]
-        ab = compose.fit_to_gamut(small, ab_small * self.saturation)
+        scaled = ab_small * self.saturation
+        if not bool(torch.isfinite(scaled).all()):  # e.g. a saturation set to NaN after construction
+            raise ColorplugError(f"colour scaled by saturation {self.saturation} is not finite")
+        ab = compose.fit_to_gamut(small, scaled)
         rgb = compose.compose(prepared.lightness, ab, prepared.picture.color.dtype)
         return replace_color(prepared.picture, rgb)
 

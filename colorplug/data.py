@@ -24,10 +24,18 @@ MIN_CHROMA = 2.0  # images whose mean |ab| (LAB units) is below this are skipped
 
 
 def list_training_images(folders: list[str | Path]) -> list[Path]:
-    """All image files under the given folders (sorted, so every run sees the same order)."""
-    found, problems = find_images([str(folder) for folder in folders])
-    if problems:
-        raise FileNotFoundError("; ".join(f"{what}: {why}" for what, why in problems))
+    """All image files under the given folders (sorted, so every run sees the same order).
+
+    A folder that does not exist is an error (FileNotFoundError); a file or subfolder that cannot be used
+    (a named pipe, an unreadable folder) is named on stderr and left out.
+    """
+    arguments = [str(folder) for folder in folders]
+    found, problems = find_images(arguments)
+    missing = [f"{what}: {why}" for what, why in problems if what in arguments]
+    if missing:
+        raise FileNotFoundError("; ".join(missing))
+    for what, why in problems:
+        print(f"colorplug: skipping {display_path(what)}: {why}", file=sys.stderr)
     return [item.path for item in found]
 
 

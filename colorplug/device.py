@@ -21,7 +21,7 @@ def pick_device(requested: str | None = None) -> torch.device:
     except (RuntimeError, ValueError):
         raise ColorplugError(f"unknown device {requested!r} (use cpu, cuda, cuda:N or mps)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ColorplugError("device 'cuda' requested but CUDA is not available here")
+        raise ColorplugError(f"device {requested!r} requested but CUDA is not available here")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise ColorplugError(f"device {requested!r} requested but only {torch.cuda.device_count()} GPU(s)")
     if device.type == "mps" and not (torch.backends.mps.is_available()):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
 import stat
 import struct
@@ -39,13 +40,14 @@ FORMATS = {
     ".tif": "TIFF",
     ".tiff": "TIFF",
     ".webp": "WEBP",
-    ".bmp": "BMP",
 }
 ALPHA_FORMATS = {"PNG", "TIFF", "WEBP"}
 SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
 EXIF_FORMATS = {"JPEG", "PNG", "TIFF", "WEBP"}
 # EXIF lives in one JPEG APP1 segment (65535 bytes less the length field), its "Exif" header included.
 EXIF_LIMIT = 65533
+XMP_NOTE = "XMP metadata: not carried (colorplug carries the ICC profile and EXIF)"
+MARK_ROOM = 64  # bytes kept free below EXIF_LIMIT for the Software tag that marks colorplug's outputs
 EXIF_IFD, GPS_IFD, INTEROP_IFD = 0x8769, 0x8825, 0xA005
 # IFD0 tags that describe the photo, not the layout of its samples: everything else in a TIFF's IFD0
 # (BitsPerSample, PhotometricInterpretation, StripOffsets, Compression...) would be wrong in the output.
@@ -359,7 +361,7 @@ def _portable_exif(tree: dict[int, Any]) -> tuple[bytes | None, list[str]]:
         notes.append(f"EXIF {', '.join(_tag_name(*key) for key in unwritable)}: cannot be written, dropped")
     entries = {key: value for key, value in entries.items() if sizes[key] is not None}
     dropped = []
-    while entries and len(_exif_bytes(entries) or b"") > EXIF_LIMIT:
+    while entries and len(_exif_bytes(entries) or b"") > EXIF_LIMIT - MARK_ROOM:
         largest = max(entries, key=lambda key: sizes[key])
         dropped.append(f"{_tag_name(*largest)} ({sizes[largest] // 1024} KB)")
         del entries[largest]
@@ -445,6 +447,8 @@ def _load_with_pillow(path: Path, max_pixels: int | None) -> Picture:
             image.load()
             color, alpha = _arrays_from_pil(image, key)
         tree, exif_notes = _pillow_exif(image)  # after load: Pillow has applied a TIFF's orientation itself
+        if image.info.get("xmp") or image.info.get("XML:com.adobe.xmp"):
+            notes.append(XMP_NOTE)
         icc = image.info.get("icc_profile") if image.mode != "CMYK" else None  # CMYK's is used up
     return _make_picture(color, alpha, icc or None, tree, notes + exif_notes)
 
@@ -485,6 +489,8 @@ def _load_with_tifffile(path: Path, max_pixels: int | None) -> Picture:
         exif.endian, exif.bigtiff = tif.byteorder, tif.is_bigtiff
         exif.load_from_fp(tif.filehandle, page.offset)
         tree, exif_notes = _exif_tree(exif)
+        if 700 in page.tags:  # XMP
+            notes.append(XMP_NOTE)
     return _make_picture(color, alpha, icc, tree, notes + exif_notes)
 
 
@@ -616,6 +622,25 @@ def picture_to_pil(picture: Picture) -> Image.Image:
 # --- encoding -------------------------------------------------------------------------------------------
 
 
+def declares_alpha(path: Path) -> bool:
+    """Whether an image file's header declares transparency (an alpha channel, a transparent colour or a
+    TIFF alpha sample), read without decoding pixels and without opening anything but a regular file."""
+    try:
+        if not_a_regular_file(path):
+            return False  # loading it reports why
+        if _is_tiff(path):
+            import tifffile
+            from tifffile import EXTRASAMPLE
+
+            with tifffile.TiffFile(path) as tif:
+                extras = tif.pages[0].extrasamples if tif.pages else ()
+                return any(kind in (EXTRASAMPLE.ASSOCALPHA, EXTRASAMPLE.UNASSALPHA) for kind in extras)
+        with Image.open(path) as image:
+            return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+    except Exception:  # unreadable: decoding it later reports why
+        return False
+
+
 def format_for_suffix(suffix: str) -> str:
     """Pillow format name for an output suffix such as '.jpg'."""
     try:
@@ -625,15 +650,14 @@ def format_for_suffix(suffix: str) -> str:
         raise ImageError(f"unsupported output type {suffix!r} (use one of {known})") from None
 
 
-def _marked_exif(exif: bytes | None) -> bytes | None:
+def _marked_exif(exif: bytes | None) -> bytes:
     """The picture's EXIF with colorplug as its Software: how a rerun recognises its own outputs (see
-    provenance.py). Left unmarked in the rare case the mark would push it over the size JPEG allows."""
+    provenance.py). Loading keeps MARK_ROOM free below the 64 KB of a JPEG segment, so the mark fits."""
     data = Image.Exif()
     if exif:
         data.load(exif)
     data[SOFTWARE_TAG] = SOFTWARE
-    marked = data.tobytes()
-    return marked if len(marked) <= EXIF_LIMIT else exif
+    return data.tobytes()
 
 
 def save_picture(picture: Picture, path: str | Path, quality: int = 95) -> None:
@@ -688,7 +712,11 @@ def _save_tiff(picture: Picture, temp: Path) -> None:
 
 
 def _tifffile_resolution(tree: dict[int, Any]) -> dict[str, Any]:
+    """tifffile's resolution arguments from EXIF's, or none when they are missing or not positive numbers
+    (a 0/0 rational from a scanner must not stop the photo)."""
     if 0x011A not in tree or 0x011B not in tree:
+        return {}
+    if not all(math.isfinite(float(tree[tag])) and float(tree[tag]) > 0 for tag in (0x011A, 0x011B)):
         return {}
     unit = {"resolutionunit": tree[0x0128]} if tree.get(0x0128) in (1, 2, 3) else {}
     return {"resolution": (float(tree[0x011A]), float(tree[0x011B])), **unit}
@@ -728,7 +756,7 @@ def _append_sub_ifds(path: Path, sub_ifds: dict[int, dict[int, Any]]) -> None:
 
 
 def _save_8bit(picture: Picture, temp: Path, fmt: str, quality: int) -> None:
-    """JPEG, PNG, WebP and BMP (8 bits a sample) through Pillow."""
+    """JPEG, PNG and WebP (8 bits a sample) through Pillow."""
     image = picture_to_pil(picture)
     options: dict = {}
     if picture.icc_profile:

@@ -15,10 +15,12 @@ Problem = tuple[str, str]  # (what, why), one line each
 
 @dataclass(frozen=True)
 class InputFile:
-    """An image file and its path relative to the folder it was found in (for mirroring)."""
+    """An image file and its path relative to the folder it was found in (for mirroring); `named` when
+    the user named this very file (not found in a folder or by a pattern)."""
 
     path: Path
     relative: Path
+    named: bool = False
 
 
 class _Found:
@@ -28,7 +30,7 @@ class _Found:
         self.images: list[InputFile] = []
         self.problems: list[Problem] = []
 
-    def add_file(self, path: Path, relative: Path) -> None:
+    def add_file(self, path: Path, relative: Path, named: bool = False) -> None:
         """Take a file, unless it is a named pipe, socket or device: reported now, never opened (reading
         one can block forever). A missing or unreadable file is taken: loading it says why."""
         try:
@@ -38,7 +40,7 @@ class _Found:
         if why:
             self.problems.append((str(path), why))
         else:
-            self.images.append(InputFile(path, relative))
+            self.images.append(InputFile(path, relative, named))
 
     def walk(self, root: Path) -> None:
         """Image files under a folder, following folder links once each (symlink loops end); folders that
@@ -78,7 +80,7 @@ def find_images(arguments: list[str]) -> tuple[list[InputFile], list[Problem]]:
         elif path.is_dir():
             found.walk(path)
         elif path.exists() or path.is_symlink():
-            found.add_file(path, Path(path.name))
+            found.add_file(path, Path(path.name), named=True)
         elif glob.has_magic(argument):
             matches = sorted(glob.glob(argument, recursive=True))
             if not matches:

@@ -28,6 +28,7 @@ LEAKY_SLOPE = 0.2
 
 
 HINT_CHANNELS = 3  # a / 128, b / 128 and the mask (1 where the user gave a colour)
+SPREAD_SIGMAS = (2.0, 8.0)  # Gaussian widths, in stride-4 cells, of the spread hints the decoder also sees
 
 
 class Chroma(NamedTuple):
@@ -150,13 +151,32 @@ def pool_hints(hints: torch.Tensor, factor: int) -> torch.Tensor:
     return torch.cat((ab, mask), dim=1)
 
 
+def spread_hints(hints: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Sparse hints (N, 3, h, w) spread out by normalized convolution with a Gaussian of `sigma` cells:
+    at every cell, the ab of the hints nearby (weighted by closeness) and how much hint is near (0..1).
+
+    A few dots then tell every cell what colour the user wants around it; the network learns where to
+    follow it (inside the dot's region) and where not (across an edge). Zeros where there are no hints.
+    """
+    radius = max(1, round(3 * sigma))
+    offsets = torch.arange(-radius, radius + 1, dtype=hints.dtype, device=hints.device)
+    taps = torch.exp(-(offsets**2) / (2 * sigma**2))
+    weighted = torch.cat((hints[:, :2] * hints[:, 2:], hints[:, 2:]), dim=1)
+    rows = F.conv2d(weighted, taps.view(1, 1, -1, 1).expand(3, 1, -1, 1), padding=(radius, 0), groups=3)
+    blurred = F.conv2d(rows, taps.view(1, 1, 1, -1).expand(3, 1, 1, -1), padding=(0, radius), groups=3)
+    nearby = blurred[:, 2:]
+    ab = blurred[:, :2] / nearby.clamp(min=1e-6) * (nearby > 1e-6)
+    return torch.cat((ab, nearby.clamp(max=1.0)), dim=1)
+
+
 class Lite0UNet(nn.Module):
     """EfficientNet-Lite0 encoder (ImageNet-trained) + a U-Net decoder with skips at strides 2 to 32.
 
     The gray L goes in as three equal channels with the Lite0 checkpoint's input normalisation, beside
     3 hint channels (zeros without hints). Two heads: ab by regression at stride 2 (upsampled to full
-    size) and logits over the ab bins at stride 4. The hints also enter the decoder at strides 4 and 2,
-    so a hinted colour can be followed closely.
+    size) and logits over the ab bins at stride 4. The hints also enter the decoder: at stride 4 as they
+    are and spread out over their surroundings at two widths (spread_hints), at stride 2 as they are, so a
+    hinted colour can be followed closely and carried over its region.
     """
 
     supports_hints = True
@@ -172,7 +192,8 @@ class Lite0UNet(nn.Module):
         self.bottleneck = conv_bn_act(s32, c32, kernel=1)
         self.up16 = conv_bn_act(c32 + s16, c16)
         self.up8 = conv_bn_act(c16 + s8, c8)
-        self.up4 = nn.Sequential(conv_bn_act(c8 + s4 + HINT_CHANNELS, c4), conv_bn_act(c4, c4))
+        hint_inputs = HINT_CHANNELS * (1 + len(SPREAD_SIGMAS))
+        self.up4 = nn.Sequential(conv_bn_act(c8 + s4 + hint_inputs, c4), conv_bn_act(c4, c4))
         self.classes = nn.Conv2d(c4, BIN_COUNT, 1)
         self.reduce2 = conv_bn_act(c4, c2, kernel=1)
         self.up2 = conv_bn_act(c2 + s2 + HINT_CHANNELS, c2)
@@ -193,7 +214,9 @@ class Lite0UNet(nn.Module):
         y = self.bottleneck(f32)
         y = self.up16(torch.cat((_up(y), f16), dim=1))
         y = self.up8(torch.cat((_up(y), f8), dim=1))
-        y = self.up4(torch.cat((_up(y), f4, pool_hints(hints, 4)), dim=1))
+        hints4 = pool_hints(hints, 4)
+        spread = [spread_hints(hints4, sigma) for sigma in SPREAD_SIGMAS]
+        y = self.up4(torch.cat((_up(y), f4, hints4, *spread), dim=1))
         logits = self.classes(y)
         y = self.up2(torch.cat((_up(self.reduce2(y)), f2, pool_hints(hints, 2)), dim=1))
         ab = F.interpolate(self.regression(y), scale_factor=2, mode="bilinear", align_corners=False)
@@ -233,6 +256,12 @@ def create_model(arch: str, width: float = 1.0) -> nn.Module:
     if not 0 < width <= 4:
         raise ValueError(f"width must be in (0, 4], got {width}")
     return ARCHITECTURES[arch](width)
+
+
+def mismatch(error: RuntimeError) -> str:
+    """load_state_dict's complaint in one line: the parameters missing, unexpected or of other shapes."""
+    lines = [line.strip() for line in str(error).splitlines()[1:] if line.strip()]
+    return " ".join(lines)[:300] or "parameters differ"
 
 
 def count_parameters(model: nn.Module) -> int:

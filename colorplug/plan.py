@@ -3,11 +3,11 @@
 Every output name, the fallback to .png for transparency included, is decided here and passes one check:
 never an input file, never outside the output folder, never the output of two inputs, and never an
 existing file unless overwriting is asked for (existing outputs are skipped, so an interrupted run is
-simply started again). Outputs never become inputs: the output folder is not searched when it lies
-inside an input folder, and a file that is the planned output of another input and says colorplug made
-it (see provenance.py) is an earlier result, not a photo to colorize. `shard` splits the work for
-several machines by the output's name without its extension, so inputs that could collide (a.gif and
-a.png) always land in the same shard, where the check sees them.
+simply started again). Outputs never become inputs: files found in folders or by patterns that say
+colorplug made them (see provenance.py) are left out, and neither the output folder nor the hints folder
+is searched when it lies inside an input folder. A file the user names directly is always taken.
+`shard` splits the work for several machines by the output's name without its extension, so inputs that
+could collide (a.gif and a.png) always land in the same shard, where the check sees them.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
-
 from colorplug.errors import ColorplugError
-from colorplug.images import ALPHA_FORMATS, FORMATS, not_a_regular_file
+from colorplug.images import ALPHA_FORMATS, FORMATS, declares_alpha
 from colorplug.inputs import IMAGE_SUFFIXES, InputFile
 from colorplug.provenance import is_colorplug_output
 
@@ -45,6 +43,7 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     existing: list[Job] = field(default_factory=list)
     problems: list[tuple[Path, str]] = field(default_factory=list)
+    earlier_outputs: list[Path] = field(default_factory=list)  # colorplug's outputs found among the inputs
 
 
 def in_shard(relative: Path, index: int, count: int) -> bool:
@@ -66,21 +65,10 @@ def output_suffix(source: Path, fmt: str | None) -> str:
     return source.suffix.lower() if source.suffix.lower() in FORMATS else DEFAULT_SUFFIX
 
 
-def declares_alpha(path: Path) -> bool:
-    """Whether an image's header declares transparency (alpha channel or transparent colour)."""
-    try:
-        if not_a_regular_file(path):
-            return False  # never opened: loading it reports why
-        with Image.open(path) as image:
-            return "A" in image.mode or "transparency" in image.info
-    except Exception:  # unreadable: decoding it later reports why
-        return False
-
-
 def hint_files(hints: Path | None, inputs: list[InputFile]) -> dict[Path, Path | str]:
     """Each input's hint image (or a one-line problem): `hints` is one hint image for one photo, or a
-    folder holding hint images under the photos' relative paths and names, with any image extension.
-    Photos with no hint image are left out."""
+    folder holding hint images under the photos' relative paths and names, with any image extension
+    (colorplug's own outputs there are not hint images). Photos with no hint image are left out."""
     if hints is None:
         return {}
     if not hints.is_dir():
@@ -93,7 +81,11 @@ def hint_files(hints: Path | None, inputs: list[InputFile]) -> dict[Path, Path |
     found: dict[Path, Path | str] = {}
     for item in inputs:
         pattern = str(hints / item.relative.parent / glob.escape(item.relative.stem)) + ".*"
-        matches = sorted(Path(p) for p in glob.glob(pattern) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+        matches = sorted(
+            Path(p)
+            for p in glob.glob(pattern)
+            if Path(p).suffix.lower() in IMAGE_SUFFIXES and not is_colorplug_output(Path(p))
+        )
         if len(matches) > 1:
             found[item.path] = "several hint images: " + ", ".join(p.name for p in matches)
         elif matches:
@@ -114,11 +106,11 @@ def _root_of(item: InputFile) -> Path:
     return path
 
 
-def _not_an_earlier_output(item: InputFile, out_dir: Path) -> bool:
-    """False for files inside the output folder when that lies inside the folder they were found in."""
+def _in_subfolder(item: InputFile, folder: Path) -> bool:
+    """Whether an input was found inside `folder`, a subfolder of the folder the search started in."""
     root = _root_of(item)
-    nested = _inside(out_dir, root) and os.path.realpath(out_dir) != os.path.realpath(root)
-    return not (nested and _inside(item.path, out_dir))
+    nested = _inside(folder, root) and os.path.realpath(folder) != os.path.realpath(root)
+    return nested and _inside(item.path, folder)
 
 
 def plan_jobs(
@@ -134,8 +126,8 @@ def plan_jobs(
     """Map inputs to outputs under `out_dir` (see the module docstring)."""
     if os.sep in name_suffix or (os.altsep and os.altsep in name_suffix):
         raise ColorplugError("--suffix must not contain a path separator")
-    inputs = [item for item in inputs if _not_an_earlier_output(item, out_dir)]
-    hinted = hint_files(hints, inputs)
+    skipped_folders = [out_dir, *([hints] if hints is not None and hints.is_dir() else [])]
+    inputs = [item for item in inputs if not any(_in_subfolder(item, folder) for folder in skipped_folders)]
     plan = Plan()
     planned: list[tuple[InputFile, Path, str | None]] = []
     for item in inputs:
@@ -146,30 +138,26 @@ def plan_jobs(
         stem = relative.with_name(relative.stem + name_suffix)
         if not in_shard(stem, *shard):
             continue
+        if not item.named and is_colorplug_output(item.path):
+            plan.earlier_outputs.append(item.path)
+            continue
         suffix, note = output_suffix(item.path, fmt), None
         if FORMATS[suffix] not in ALPHA_FORMATS and declares_alpha(item.path):
             note = f"has transparency, which {suffix} cannot hold: wrote {DEFAULT_SUFFIX}"
             suffix = DEFAULT_SUFFIX
         planned.append((item, out_dir / stem.with_name(stem.name + suffix), note))
-    targets = {os.path.realpath(target) for _, target, _ in planned}
-    earlier = {
-        os.path.realpath(item.path)
-        for item, _, _ in planned
-        if os.path.realpath(item.path) in targets and is_colorplug_output(item.path)
-    }
-    sources = {os.path.realpath(item.path) for item in inputs} - earlier
-    sources |= {os.path.realpath(path) for path in hinted.values() if isinstance(path, Path)}
+    hinted = hint_files(hints, [item for item, _, _ in planned])
+    protected = {os.path.realpath(item.path): item for item in inputs}
+    protected |= {os.path.realpath(path): None for path in hinted.values() if isinstance(path, Path)}
     claimed: dict[str, Path] = {}
     for item, target, note in planned:
-        real_source, real_target = os.path.realpath(item.path), os.path.realpath(target)
+        real_target = os.path.realpath(target)
         hint = hinted.get(item.path)
-        if real_source in earlier:
-            continue  # an output of an earlier run: its own input's job decides about it
         if isinstance(hint, str):
             plan.problems.append((item.path, hint))
         elif not _inside(target, out_dir):
             plan.problems.append((item.path, f"output {target} would leave the output folder (a link?)"))
-        elif real_target in sources:
+        elif real_target in protected and _is_a_photo(protected[real_target]):
             refusal = "refusing to overwrite it (choose another -o or a --suffix)"
             plan.problems.append((item.path, f"output {target} is an input file: {refusal}"))
         elif real_target in claimed:
@@ -180,3 +168,9 @@ def plan_jobs(
             exists = os.path.lexists(target)
             (plan.existing if exists and not overwrite else plan.jobs).append(job)
     return plan
+
+
+def _is_a_photo(item: InputFile | None) -> bool:
+    """Whether a file the run reads must be protected: a hint image (None), a photo the user named, or a
+    photo that is not an earlier output of colorplug (those are outputs, replaced only on --overwrite)."""
+    return item is None or item.named or not is_colorplug_output(item.path)

@@ -38,10 +38,10 @@ from colorplug.data import (
     to_lab_batch,
 )
 from colorplug.efficientnet import load_pretrained
-from colorplug.errors import ColorplugError, one_line
+from colorplug.errors import ColorplugError
 from colorplug.files import atomic_path
 from colorplug.lab import denormalize_ab
-from colorplug.model import Chroma, count_parameters, create_model
+from colorplug.model import Chroma, count_parameters, create_model, mismatch
 from colorplug.weights import read_weights_file, save_weights_file
 
 REGRESSION_LOSSES = ("l1", "l2", "huber", "rebalanced")
@@ -288,9 +288,14 @@ def _initialize(model: torch.nn.Module, config: TrainConfig) -> None:
             raise ColorplugError(
                 f"--init-from {config.init_from} is a {loaded.arch} model, not {config.arch}"
             )
-        model.load_state_dict(
-            {k: v.float() if v.is_floating_point() else v for k, v in loaded.state_dict.items()}
-        )
+        try:
+            model.load_state_dict(
+                {k: v.float() if v.is_floating_point() else v for k, v in loaded.state_dict.items()}
+            )
+        except RuntimeError as exc:
+            raise ColorplugError(
+                f"--init-from {config.init_from} does not fit --width {config.width:g}: {mismatch(exc)}"
+            ) from None
         return
     if config.encoder_init == "imagenet" and hasattr(model.encoder, "taps"):
         load_pretrained(model.encoder)
@@ -347,6 +352,8 @@ def _setup(config: TrainConfig, world: distributed.World) -> _Run:
     if config.batch_size % world.size:
         raise ColorplugError(f"batch size {config.batch_size} must divide by the {world.size} ranks")
     out = Path(config.out)
+    if out.exists() and not out.is_dir():
+        raise ColorplugError(f"--out {out} is a file, not a folder")
     device = world.device
     torch.manual_seed(config.seed)
     if config.resume and not (out / CHECKPOINT).is_file():
@@ -421,7 +428,7 @@ def _train_step(run: _Run, batch: torch.Tensor, augment: torch.Generator, fracti
         group["lr"] = learning_rate(config, fraction)
     crops = _augment_local(batch.to(device, non_blocking=True), config, run.world, augment)
     lightness, target, colourful = to_lab_batch(crops)
-    if not bool(colourful.any()):
+    if int(colourful.sum()) < 2:  # BatchNorm needs two images (a photo that could not be read is black)
         return None
     lightness, target = lightness[colourful], target[colourful]
     given = hints.simulate(target.cpu(), augment).to(device) if config.hints else None
@@ -441,7 +448,7 @@ def _train_step(run: _Run, batch: torch.Tensor, augment: torch.Generator, fracti
 
 def _run_epochs(run: _Run, progress: Callable[[Progress], None] | None) -> tuple[int, float, float]:
     """The training loop: epochs of steps, a log row and a checkpoint after each. Returns the epochs done,
-    the last epoch's mean loss and the wall time."""
+    the last epoch's mean loss and the wall time. Batches with fewer than two colourful photos are skipped."""
     config, world = run.config, run.world
     began = time.perf_counter()
     deadline = began + config.time_limit_min * 60 if config.time_limit_min > 0 else math.inf
@@ -626,7 +633,7 @@ def _load_checkpoint(
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
     except Exception as exc:  # another architecture, width or optimizer
         raise ColorplugError(
-            f"--resume: checkpoint {path} does not fit this setup (other --arch or --width?): {one_line(exc)}"
+            f"--resume: checkpoint {path} does not fit this setup (other --arch or --width?): {mismatch(exc)}"
         ) from None
     return epoch, step
 

@@ -180,8 +180,10 @@ def read_weights_file(path: Path, name: str | None = None) -> LoadedWeights:
             render_size=int(payload["render_size"]) if payload.get("render_size") else None,
             heads=tuple(str(head) for head in payload.get("heads", ("regression",))),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise WeightsError(f"{path} lacks field {exc} of a colorplug weights file") from None
+    except KeyError as exc:
+        raise WeightsError(f"{path} lacks the field {exc} of a colorplug weights file") from None
+    except (TypeError, ValueError):
+        raise WeightsError(f"{path} has a malformed field (arch, width, render size or heads)") from None
 
 
 def save_weights_file(

@@ -153,3 +153,53 @@ def test_python_api_validates_what_other_callers_can_pass(tiny_weights):
     for bad in ({"saturation": float("inf")}, {"render_size": 3}, {"vividness": float("nan")}):
         with pytest.raises((ValueError, ColorplugError)):
             Colorizer(tiny_weights, device="cpu", **bad)
+
+
+def test_usage_errors_are_one_line(folder, tmp_path):
+    for options in (["--device", "xpu"], ["--saturation", "nan"], ["--format", "gif"]):
+        result = invoke("run", folder, "-o", tmp_path / "out", *options)
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith("colorplug: error:") and "--help" in result.stderr
+    result = invoke("train", folder, "--arch", "foo")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+
+
+def test_an_output_folder_that_cannot_be_made_is_refused_before_any_work(folder, tmp_path, tiny_weights):
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    result = invoke("run", folder, "-o", tmp_path / "blocker" / "out", "--weights", tiny_weights)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "cannot create the output folder" in result.stderr
+    train = invoke("train", folder, "--out", tmp_path / "blocker")
+    assert train.exit_code == 2 and "is a file, not a folder" in train.stderr
+
+
+def test_an_empty_argument_is_named_as_such(tmp_path, tiny_weights):
+    result = invoke("run", "", "-o", tmp_path / "out", "--weights", tiny_weights)
+    assert result.exit_code == 1 and 'FAILED "": empty name' in result.stderr
+
+
+def test_saturation_is_bounded_in_the_python_api_too(tiny_weights, photos):
+    from colorplug import Colorizer, ColorplugError
+
+    with pytest.raises(ValueError, match="saturation"):
+        Colorizer(tiny_weights, device="cpu", saturation=1e308)
+    colorizer = Colorizer(tiny_weights, device="cpu", render_size=64)
+    colorizer.saturation = float("nan")  # set after construction
+    with pytest.raises(ColorplugError, match="not finite"):
+        colorizer.colorize(np.asarray(Image.fromarray(photos["coffee"]).convert("L")))
+
+
+def test_a_scanners_zero_resolution_does_not_stop_a_tiff(tmp_path, photos, tiny_weights):
+    from PIL import TiffImagePlugin
+
+    source = tmp_path / "in"
+    source.mkdir()
+    exif = Image.Exif()
+    exif[282] = TiffImagePlugin.IFDRational(0, 0)
+    exif[283] = TiffImagePlugin.IFDRational(0, 0)
+    Image.fromarray(photos["coffee"]).convert("L").resize((80, 60)).save(
+        source / "scan.tif", exif=exif.tobytes()
+    )
+    result = invoke("run", source, "-o", tmp_path / "out", "--weights", tiny_weights)
+    assert result.exit_code == 0, result.stderr
+    assert Image.open(tmp_path / "out" / "scan.tif").size == (80, 60)

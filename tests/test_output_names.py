@@ -206,3 +206,93 @@ def test_two_runs_into_one_folder_at_once_both_succeed(tmp_path, photos, tiny_we
     results = [(run.wait(timeout=300), run.stderr.read()) for run in (first, second)]
     assert all(code == 0 for code, _ in results), results
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in source.iterdir())
+
+
+def test_in_place_reruns_with_shards_skip_their_own_outputs(tmp_path, photos, tiny_weights):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    for index in range(6):
+        gray(photos, (60 + index, 40)).save(folder / f"c{index}.png")
+    for _ in range(2):
+        for shard in ("1/2", "2/2"):
+            result = invoke(
+                "run", folder, "-o", folder, "--suffix", "_color", "--shard", shard, "--weights", tiny_weights
+            )
+            assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [f"c{i}.png" for i in range(6)] + [f"c{i}_color.png" for i in range(6)]
+    )
+
+
+def test_outputs_are_never_inputs_whatever_the_options_or_links(tmp_path, photos, tiny_weights):
+    photos_dir, big = tmp_path / "photos", tmp_path / "big"
+    photos_dir.mkdir()
+    big.mkdir()
+    gray(photos).save(photos_dir / "a.png")
+    (photos_dir / "colorized").symlink_to(big)  # the output folder is a link to a bigger disk
+    assert invoke("run", photos_dir, "-o", photos_dir / "colorized", "--weights", tiny_weights).exit_code == 0
+    again = invoke(
+        "run", photos_dir, "-o", photos_dir / "colorized", "--format", "jpg", "--weights", tiny_weights
+    )
+    assert again.exit_code == 0 and "1 colorized" in again.stderr
+    assert sorted(p.name for p in big.iterdir()) == ["a.jpg", "a.png"]
+    for options in (["--suffix", "_c"], ["--suffix", "_d", "--format", "tif"]):  # other options, in place
+        assert invoke("run", photos_dir, "-o", photos_dir, *options, "--weights", tiny_weights).exit_code == 0
+    names = sorted(p.name for p in photos_dir.iterdir())
+    assert names == ["a.png", "a_c.png", "a_d.tif", "colorized"], names
+    named = invoke("run", photos_dir / "a_c.png", "-o", tmp_path / "again", "--weights", tiny_weights)
+    assert named.exit_code == 0 and "1 colorized" in named.stderr  # a file named directly is taken
+
+
+def test_outputs_with_the_largest_exif_are_still_recognised(tmp_path, photos, tiny_weights):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 65490  # ImageDescription filling a JPEG's EXIF segment
+    gray(photos).save(folder / "a.jpg", exif=exif.tobytes())
+    for _ in range(2):
+        result = invoke("run", folder, "-o", folder, "--suffix", "_c", "--weights", tiny_weights)
+        assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["a.jpg", "a_c.jpg"]
+    assert is_colorplug_output(folder / "a_c.jpg")
+
+
+def test_bmp_inputs_give_png_outputs(tmp_path, photos, tiny_weights):
+    source = tmp_path / "in"
+    source.mkdir()
+    gray(photos).save(source / "scan.bmp")
+    assert invoke("run", source, "-o", tmp_path / "out", "--weights", tiny_weights).exit_code == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["scan.png"]
+    assert invoke("run", source, "-o", tmp_path / "o2", "--format", "bmp").exit_code == 2
+
+
+def test_tiff_alpha_that_pillow_cannot_read_still_falls_back_to_png(tmp_path, tiny_weights):
+    import tifffile
+
+    source = tmp_path / "in"
+    source.mkdir()
+    ramp = np.tile(np.arange(200, dtype=np.uint16) * 300, (160, 1))
+    alpha = np.full_like(ramp, 65535)
+    alpha[:, :50] = 0
+    tifffile.imwrite(
+        source / "la16.tif", np.dstack([ramp, alpha]), photometric="minisblack", extrasamples=["unassalpha"]
+    )
+    result = invoke("run", source, "-o", tmp_path / "out", "--format", "jpg", "--weights", tiny_weights)
+    assert result.exit_code == 0, result.stderr
+    with Image.open(tmp_path / "out" / "la16.png") as written:
+        assert written.size == (200, 160) and written.mode in ("RGBA", "LA")
+
+
+def test_hint_folders_are_neither_inputs_nor_confused_by_outputs(tmp_path, photos, lite_weights):
+    photos_dir = tmp_path / "photos"
+    hints = photos_dir / "hints"
+    hints.mkdir(parents=True)
+    gray(photos).save(photos_dir / "b.jpg")
+    dots = np.zeros((60, 80, 4), np.uint8)
+    dots[10:20, 10:20] = (230, 20, 20, 255)
+    Image.fromarray(dots).save(hints / "b.png")
+    result = invoke("run", photos_dir, "-o", tmp_path / "out", "--hints", hints, "--weights", lite_weights)
+    assert result.exit_code == 0 and "1 colorized" in result.stderr  # hints/b.png is not a photo
+    for _ in range(2):  # outputs written into the hints folder are not hint images
+        again = invoke("run", photos_dir, "-o", hints, "--hints", hints, "--weights", lite_weights)
+        assert again.exit_code == 0, again.stderr

@@ -67,3 +67,38 @@ def test_resuming_a_finished_run_says_so_and_writes_no_nan(tmp_path, photos):
     assert "NaN" not in entry and json.loads(entry)["recipe"]["epochs_done"] == 1
     resumed = train(data, out, "--resume", "--epochs", "2")
     assert resumed.returncode == 0 and "trained 2 epochs" in resumed.stdout
+
+
+def test_tiny_crops_with_a_bad_photo_in_a_batch_do_not_stop_training(tmp_path, photos):
+    data = tmp_path / "data"
+    colour_folder(data, photos, count=6)
+    whole = (data / "00.jpg").read_bytes()
+    (data / "00.jpg").write_bytes(whole[: len(whole) // 3])
+    command = [*COLORPLUG, "train", str(data), "--out", str(tmp_path / "run"), "--width", "0.0625"]
+    command += [
+        "--image-size",
+        "32",
+        "--batch-size",
+        "2",
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--workers",
+        "0",
+        "-q",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "skipping unreadable training image" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_named_pipe_among_training_photos_is_named_and_left_out(tmp_path, photos):
+    import os
+
+    data = tmp_path / "data"
+    colour_folder(data, photos)
+    os.mkfifo(data / "pipe.jpg")
+    result = train(data, tmp_path / "run")
+    assert result.returncode == 0, result.stderr
+    assert "skipping" in result.stderr and "pipe.jpg" in result.stderr
