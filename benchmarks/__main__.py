@@ -14,6 +14,7 @@ Timings are medians of a few runs; nothing here asserts: the figures are for the
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -344,12 +345,12 @@ def bench_training(folder: Path) -> list[tuple]:
             check=True,
             capture_output=True,
         )
-        last = (out / "log.csv").read_text().splitlines()[-1].split(",")
+        last = list(csv.DictReader((out / "log.csv").read_text().splitlines()))[-1]
         rows.append(
             (
                 f"training data wait (preload={preload})",
-                f"{float(last[6]) * 100:.1f}% of step time",
-                f"{float(last[5]):.1f} img/s",
+                f"{float(last['data_wait_fraction']) * 100:.1f}% of step time",
+                f"{float(last['images_per_s']):.1f} img/s",
                 "",
                 "data never starves the model",
             )

@@ -6,6 +6,7 @@ Heavy modules (torch) are imported inside the commands that need them, so `--hel
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -18,6 +19,7 @@ from colorplug_cli.types import DeviceType, FiniteFloatRange, ShardType
 
 from colorplug import __version__
 from colorplug.errors import ColorplugError, one_line
+from colorplug.options import DEFAULT_VIVIDNESS, MAX_SATURATION, MAX_VIVIDNESS
 
 
 class CLIError(click.ClickException):
@@ -90,9 +92,10 @@ batch_option = click.option(
 vividness_option = click.option(
     "--vividness",
     default=None,
-    type=FiniteFloatRange(0, 1.5),
-    help="0: the colours most likely right; 1: rarer, more vivid ones; up to 1.5 (default: 0.25, chosen "
-    "on a validation set). For weights that predict a colour distribution (general, faces).",
+    type=FiniteFloatRange(0, MAX_VIVIDNESS),
+    help=f"0: the colours most likely right; 1: rarer, more vivid ones; up to {MAX_VIVIDNESS:g} (default: "
+    f"{DEFAULT_VIVIDNESS:g}, chosen on a validation set). For weights that predict a colour distribution "
+    "(general).",
 )
 render_option = click.option(
     "--render-size",
@@ -111,9 +114,11 @@ def main() -> None:
     Example:
       colorplug run old_photos/ -o colorized/
     """
-    # Pillow warns about oddities it recovers from (corrupt EXIF...); real problems reach the user as
-    # the one-line errors of each file, so its warnings would only be noise among them.
+    # Pillow warns and logs about oddities it recovers from or refuses (corrupt EXIF, a TIFF of twenty
+    # bands...); real problems reach the user as the one-line errors of each file, so its warnings and
+    # log records would only be noise among them.
     warnings.filterwarnings("ignore", module="PIL")
+    logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 
 @main.command()
@@ -132,7 +137,7 @@ def main() -> None:
     "--saturation",
     default=1.0,
     show_default=True,
-    type=FiniteFloatRange(0, 4),
+    type=FiniteFloatRange(0, MAX_SATURATION),
     help="Scale the predicted colour (0 gives gray, >1 more vivid).",
 )
 @vividness_option

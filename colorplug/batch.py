@@ -47,11 +47,7 @@ def _load(colorizer: Colorizer, job: Job) -> Prepared:
     picture = load_picture(job.source, colorizer.max_pixels)
     if job.hints is None:
         return colorizer.prepare(picture)
-    try:
-        hints = colorizer.hint_map(job.hints, picture)
-    except ColorplugError as exc:
-        raise ColorplugError(f"hints {display_path(job.hints)}: {exc}") from None
-    return colorizer.prepare(picture, hints)
+    return colorizer.prepare(picture, colorizer.hint_map(job.hints, picture))
 
 
 def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.Tensor) -> JobResult:

@@ -22,6 +22,8 @@ from colorplug import compose
 from colorplug.chroma import decode
 from colorplug.device import pick_device
 from colorplug.errors import ColorplugError
+from colorplug.files import display_path
+from colorplug.hint_spread import follow_hints
 from colorplug.hints import HintError, hints_from_rgba, resize_hints
 from colorplug.images import (
     DEFAULT_MAX_PIXELS,
@@ -35,12 +37,10 @@ from colorplug.images import (
 )
 from colorplug.lab import denormalize_ab, normalize_lightness
 from colorplug.model import create_model, fuse_for_inference, mismatch
+from colorplug.options import DEFAULT_VIVIDNESS, MAX_SATURATION, MAX_VIVIDNESS
 from colorplug.weights import LoadedWeights, WeightsError, resolve_weights
 
 DEFAULT_RENDER_SIZE = 256
-DEFAULT_VIVIDNESS = 0.25
-MAX_SATURATION = 4.0
-MAX_VIVIDNESS = 1.5
 
 
 def load_network(weights: str | os.PathLike | None = None) -> tuple[torch.nn.Module, LoadedWeights]:
@@ -125,7 +125,7 @@ class Colorizer:
         elif vividness is not None:
             raise ColorplugError(
                 f"weights {self.weights_name!r} have no vividness control (trained without the colour "
-                "distribution head): leave vividness unset"
+                "distribution head): leave vividness (--vividness) unset"
             )
         else:
             self.vividness = None
@@ -151,6 +151,8 @@ class Colorizer:
                 ab = decode(chroma, self.network.bins, self.network.class_weights, self.vividness)
             else:
                 ab = chroma.ab
+            if given is not None:  # make sure of what the user asked for, over the hinted regions
+                ab = follow_hints(ab.float(), x.float(), given.float())
         ab = denormalize_ab(ab.float().cpu())
         if not bool(torch.isfinite(ab).all()):
             raise ColorplugError(
@@ -171,18 +173,26 @@ class Colorizer:
     def hint_map(self, hints: Any, picture: Picture) -> torch.Tensor:
         """The hint map (3, H, W) of `hints` for `picture` (see prepare); HintError if unusable."""
         if not self.supports_hints:
-            raise ColorplugError(f"weights {self.weights_name!r} take no colour hints (use general or faces)")
+            raise ColorplugError(
+                f"weights {self.weights_name!r} take no colour hints (the default, general, do)"
+            )
         if isinstance(hints, torch.Tensor):
             if tuple(hints.shape) != (3, picture.height, picture.width):
                 raise ValueError(
                     f"a hint map must be (3, {picture.height}, {picture.width}), got {tuple(hints.shape)}"
                 )
             return hints.float()
-        image = self._as_picture(hints)
-        if image.alpha is None:
-            raise HintError("hint image has no alpha channel: paint the hints on a transparent layer")
-        rgb = np.repeat(image.color[..., None], 3, axis=-1) if image.is_gray else image.color
-        return hints_from_rgba(rgb, image.alpha, picture.height, picture.width)
+        given = f"hints {display_path(hints)}" if isinstance(hints, (str, os.PathLike)) else "hints"
+        try:
+            if isinstance(hints, np.ndarray) and hints.dtype.kind == "f" and not np.isfinite(hints).all():
+                raise HintError("the array holds NaN or infinite values")
+            image = self._as_picture(hints)
+            if image.alpha is None:
+                raise HintError("no alpha channel: paint the hints on a transparent layer")
+            rgb = np.repeat(image.color[..., None], 3, axis=-1) if image.is_gray else image.color
+            return hints_from_rgba(rgb, image.alpha, picture.height, picture.width)
+        except (ColorplugError, TypeError) as exc:  # said of the hints, not of the photo
+            raise HintError(f"{given}: {exc}") from None
 
     def finish(self, prepared: Prepared, ab_small: torch.Tensor) -> Picture:
         """Scale, gamut-fit and upsample predicted chroma (2, h, w) onto the full-size L."""

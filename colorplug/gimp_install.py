@@ -37,7 +37,7 @@ def plugin_source() -> Path:
 def install(profile: Path | None = None, python: str | None = None, timeout_s: int = 600) -> Path:
     """Copy the plug-in into PROFILE/plug-ins/colorplug_gimp/ (executable, in a folder of its own name,
     as GIMP requires) with a config naming the Python that runs the engine. Returns the folder."""
-    from colorplug.colorizer import DEFAULT_VIVIDNESS
+    from colorplug.options import DEFAULT_VIVIDNESS
     from colorplug.weights import default_weights_name, read_manifest
 
     profile = profile or default_profile()

@@ -19,6 +19,7 @@ from torch import nn
 
 from colorplug.chroma import BIN_COUNT
 from colorplug.efficientnet import FEATURE_CHANNELS, LITE0_INPUT_MEAN, LITE0_INPUT_STD, Lite0Encoder
+from colorplug.hint_spread import gaussian_blur
 
 # VGG16's filters per block and how many convs each block has (the last one strides by 2).
 ENCODER_FILTERS = (64, 128, 256, 512, 512)
@@ -158,12 +159,7 @@ def spread_hints(hints: torch.Tensor, sigma: float) -> torch.Tensor:
     A few dots then tell every cell what colour the user wants around it; the network learns where to
     follow it (inside the dot's region) and where not (across an edge). Zeros where there are no hints.
     """
-    radius = max(1, round(3 * sigma))
-    offsets = torch.arange(-radius, radius + 1, dtype=hints.dtype, device=hints.device)
-    taps = torch.exp(-(offsets**2) / (2 * sigma**2))
-    weighted = torch.cat((hints[:, :2] * hints[:, 2:], hints[:, 2:]), dim=1)
-    rows = F.conv2d(weighted, taps.view(1, 1, -1, 1).expand(3, 1, -1, 1), padding=(radius, 0), groups=3)
-    blurred = F.conv2d(rows, taps.view(1, 1, 1, -1).expand(3, 1, 1, -1), padding=(0, radius), groups=3)
+    blurred = gaussian_blur(torch.cat((hints[:, :2] * hints[:, 2:], hints[:, 2:]), dim=1), sigma)
     nearby = blurred[:, 2:]
     ab = blurred[:, :2] / nearby.clamp(min=1e-6) * (nearby > 1e-6)
     return torch.cat((ab, nearby.clamp(max=1.0)), dim=1)

@@ -8,8 +8,8 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorplug import Colorizer, ColorplugError
-from colorplug.colorizer import DEFAULT_VIVIDNESS
 from colorplug.images import Picture, load_picture, save_picture
+from colorplug.options import DEFAULT_VIVIDNESS
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +146,12 @@ def test_unusable_hint_images_are_one_clear_error(lite, photos):
         lite.colorize(gray, hints=transparent_hints((gray.shape[0], gray.shape[0])))
     half = transparent_hints((gray.shape[0] // 2, gray.shape[1] // 2))
     assert lite.colorize(gray, hints=half).shape == (*gray.shape, 3)  # same aspect: scaled
+    with pytest.raises(HintError, match=r"hints missing\.png: file not found"):
+        lite.colorize(gray, hints="missing.png")
+    with pytest.raises(HintError, match=r"^hints: cannot colorize a list"):
+        lite.colorize(gray, hints=[[0, 0, 0, 0]])
+    with pytest.raises(HintError, match="NaN"):
+        lite.colorize(gray, hints=np.full((*gray.shape, 4), np.nan, np.float32))
 
 
 def test_non_finite_saturation_is_refused(tiny_weights):

@@ -53,7 +53,7 @@ def test_empty_argument_is_a_problem_not_the_current_folder(photo_folder, tmp_pa
     out = tmp_path / "out"
     result = colorplug("run", "", "-o", str(out), "--weights", str(tiny_weights), cwd=photo_folder)
     assert result.returncode == 1
-    assert "colorplug: FAILED : empty name given as input" in result.stderr
+    assert 'colorplug: FAILED "": empty name given as input' in result.stderr
     assert not out.exists() or not any(out.rglob("*.jpg"))
 
 

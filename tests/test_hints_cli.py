@@ -64,14 +64,14 @@ def test_hint_images_that_do_not_fit_are_one_line_each(tmp_path, photos, lite_we
 
 
 def test_hints_are_refused_at_once_by_weights_without_them(tmp_path, photos, tiny_weights):
-    (photo,) = write_images(tmp_path / "in", {"coffee": photos["coffee"]})
+    photo, _ = write_images(tmp_path / "in", {"coffee": photos["coffee"], "chelsea": photos["chelsea"]})
     red_dots(Image.open(photo).size).save(tmp_path / "hint.png")
     result = invoke(
         "run", photo, "-o", tmp_path / "out", "--weights", tiny_weights, "--hints", tmp_path / "hint.png"
     )
     assert result.exit_code == 2 and "take no colour hints" in result.stderr
-    several = invoke("run", tmp_path / "in", photo, "-o", tmp_path / "o", "--hints", tmp_path / "hint.png")
-    assert several.exit_code == 2
+    several = invoke("run", tmp_path / "in", "-o", tmp_path / "o", "--hints", tmp_path / "hint.png")
+    assert several.exit_code == 2 and not (tmp_path / "o").exists()  # one hint image for two photos
 
 
 def test_eval_reports_hinted_figures_beside_the_automatic_ones(tmp_path, photos, lite_weights):

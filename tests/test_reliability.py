@@ -228,8 +228,8 @@ def test_unreadable_inputs_and_unwritable_output_folder(photos, tiny_weights):
             env=env,
             timeout=120,
         )
-        assert unwritable.returncode == 1
-        assert "Permission denied" in unwritable.stderr and "Traceback" not in unwritable.stderr
+        assert unwritable.returncode == 2  # a usage error, found before any work
+        assert "permission denied" in unwritable.stderr and "Traceback" not in unwritable.stderr
         assert list(locked.iterdir()) == []
     finally:
         for path in base.rglob("*"):

@@ -50,3 +50,29 @@ def test_default_weights_end_to_end_on_full_size_photos(default_colorizer, photo
     assert change.mean() < 0.5 and np.percentile(change, 99) < 2.0  # the photo's L is kept
     as_given = np.repeat(gray[..., None], 3, axis=-1)  # the gray photo the user has
     assert psnr(out, truth) > psnr(as_given, truth)
+
+
+def hint_image(truth: np.ndarray, count: int, seed: int, side: int = 5) -> np.ndarray:
+    """An RGBA hint image: `count` seeded square dots of the ground truth's colour, transparent elsewhere."""
+    rng = np.random.default_rng(seed)
+    hints = np.zeros((*truth.shape[:2], 4), np.uint8)
+    for _ in range(count):
+        y = rng.integers(0, truth.shape[0] - side)
+        x = rng.integers(0, truth.shape[1] - side)
+        hints[y : y + side, x : x + side, :3] = truth[y : y + side, x : x + side].mean(axis=(0, 1))
+        hints[y : y + side, x : x + side, 3] = 255
+    return hints
+
+
+def test_the_default_weights_follow_ground_truth_hints(photos):
+    colorizer = Colorizer("general", device="cpu")
+    gains = []
+    for seed, photo in enumerate(["chelsea", "coffee", "astronaut"]):
+        truth = photos[photo]
+        gray = np.asarray(Image.fromarray(truth).convert("L"))
+        automatic = colorizer.colorize(gray)
+        assert np.array_equal(colorizer.colorize(gray, hints=np.zeros((*gray.shape, 4), np.uint8)), automatic)
+        gains.append(
+            psnr(colorizer.colorize(gray, hints=hint_image(truth, 20, seed)), truth) - psnr(automatic, truth)
+        )
+    assert np.mean(gains) > 1.0, gains

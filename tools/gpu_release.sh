@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Trains the release weights on one GPU, all variants at once, and times the network there.
+# Trains the release weights on one GPU (general with the ablation's rows at once, then faces) and times
+# the network there.
 # Run from the repository root through the device tool; results go to $OUT as one .tar per run.
-#   DATA_TAR: packed data (tools/pack_data.py, then tar); MINUTES: training time per run.
+#   DATA_TAR: packed data (tools/pack_data.py, then tar); LITE0: the ImageNet Lite0 checkpoint;
+#   MINUTES: training time per run.
 set -u
 OUT=${OUT:-/tmp/gpu-out}; DATA_TAR=${DATA_TAR:-.gpu/data.tar.gz}; MINUTES=${MINUTES:-6}
 WORK=/tmp/colorplug-gpu; mkdir -p "$OUT" "$WORK/shim" "$WORK/runs"
@@ -21,8 +23,12 @@ timeout 120 torchrun --standalone --nproc_per_node 1 -m colorplug_cli.main train
 cat "$WORK/runs/ddp/log.csv" >> "$OUT/gpu.log" 2>/dev/null
 python3 -c "import json; e=json.load(open('$WORK/runs/ddp/manifest_entry.json')); print('ddp hardware:', e['hardware'], 'ranks', e['recipe']['ranks'])" 2>&1 | tee -a "$OUT/gpu.log"
 
-common=(--width 0.5 --image-size 256 --batch-size 32 --lr 3e-4 --schedule cosine --ema 0.999
+# The default network's recipe (README, "Training your own"): the ImageNet Lite0 checkpoint travels beside the
+# data (checked by sha256 before use).
+export COLORPLUG_LITE0_WEIGHTS=${LITE0:-.gpu/efficientnet-lite0-57934424.pth}
+common=(--arch lite0-unet --image-size 160 --batch-size 64 --schedule cosine --ema 0.999
         --epochs 1000 --time-limit "$MINUTES" --workers 3 -q)
+blend=(--loss blend --rebalance 0.5 --l1-weight 10)
 train() {  # name data-folder license extra-options...
   local name=$1 data=$2 license=$3; shift 3
   OMP_NUM_THREADS=3 python3 -m colorplug_cli.main train "$data" --out "$WORK/runs/$name" --name "$name" \
@@ -30,15 +36,16 @@ train() {  # name data-folder license extra-options...
   log "$name finished rc=$? $(tail -c 300 "$WORK/runs/$name.out" | tr '\r' '\n' | tail -1)"
   tar -cf "$OUT/$name.tar" -C "$WORK/runs" "$name/$name.pt" "$name/manifest_entry.json" "$name/log.csv" "$name.out"
 }
-research="research use only (ImageNet / Kaggle research terms / CamVid research use)"
-log "training 5 runs in parallel, $MINUTES min each"
-train general-unet "$D/general" "$research" --arch unet --loss l1 &
-train general-rebalanced "$D/general" "$research" --arch unet --loss rebalanced &
-train general-seed "$D/general" "$research" --arch seed --loss l1 &
-train faces "$D/faces" "UTKFace: non-commercial research only" --arch unet --loss l1 &
-train fruits "$D/fruits" "CC BY-SA 4.0 (Fruits-360, Muresan & Oltean 2018)" --arch unet --loss l1 &
+research="research use only (ImageNet / Kaggle research terms / CamVid research use); encoder from Google's EfficientNet-Lite0 ImageNet checkpoint (Apache-2.0)"
+log "training general and the ablation's rows in parallel, $MINUTES min each, then faces from general"
+train general "$D/general" "$research" "${blend[@]}" --hints &
+train abl-l1 "$D/general" "$research" --loss l1 &
+train abl-ce "$D/general" "$research" --loss ce --rebalance 0.5 &
+train abl-scratch "$D/general" "$research" "${blend[@]}" --encoder-init random &
 ( while sleep 30; do nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader >> "$OUT/gpu.log"; done ) &
 watcher=$!
-wait %1 %2 %3 %4 %5
+wait %1 %2 %3 %4
+train faces "$D/faces" "UTKFace: non-commercial research only; encoder as general's" "${blend[@]}" --hints \
+  --init-from "$WORK/runs/general/general.pt"
 kill $watcher 2>/dev/null
 log "done"; ls -la "$OUT"

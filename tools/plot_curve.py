@@ -4,10 +4,11 @@
     python tools/plot_curve.py hints docs/hints.png reports/hints-*/summary.json
 
 `vividness`: PSNR and colourfulness (relative to the ground truth's) against the vividness, with the
-gray baseline's PSNR and the default marked. With --within D it also prints what the rule for the
+gray baseline's PSNR and the default marked. With --min-gain G it also prints what the rule for the
 default vividness picks from these summaries (run on a validation split): the most vivid setting
-whose PSNR is within D dB of the best one's. `hints`: PSNR with N ground-truth hints against N (the
-no-hint figure at N = 0), with the gray baseline.
+whose PSNR is still at least G dB above the gray baseline's (--min-gain G; the best-PSNR setting if
+none is). `hints`: PSNR with N ground-truth hints against N (the no-hint figure at N = 0), with the gray
+baseline.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def points(kind: str, summaries: list[dict]) -> list[tuple[float, float, float]]
             count = summary.get("hints", 0)
             figures = summary["hinted"] if count else summary["model"]
             rows.append((count, figures["psnr"], figures["colorfulness_ratio"]))
+    if kind == "hints" and all(row[0] for row in rows):  # N = 0: the no-hint figures of the same run
+        figures = summaries[0]["model"]
+        rows.append((0, figures["psnr"], figures["colorfulness_ratio"]))
     return sorted(rows)
 
 
@@ -82,7 +86,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("summaries", nargs="+", type=Path)
     parser.add_argument("--default", type=float, default=None, help="x of the default setting to mark")
-    parser.add_argument("--within", type=float, default=None, help="dB: print the default rule's choice")
+    parser.add_argument("--min-gain", type=float, default=None, help="dB: print the default rule's choice")
     args = parser.parse_args()
     summaries = [json.loads(path.read_text(encoding="utf-8")) for path in args.summaries]
     rows = points(args.kind, summaries)
@@ -103,12 +107,10 @@ def main() -> None:
     image.save(args.out)
     for x, psnr, colour in rows:
         print(f"{x:g}\tPSNR {psnr:.2f} (gray {gray:.2f}, {psnr - gray:+.2f})\tcolour/GT {colour:.2f}")
-    if args.within is not None:
-        best = max(psnrs)
-        chosen = max(x for x, psnr, _ in rows if psnr >= best - args.within)
-        print(
-            f"rule: most vivid within {args.within:g} dB of the best PSNR ({best:.2f}): vividness {chosen:g}"
-        )
+    if args.min_gain is not None:
+        enough = [x for x, psnr, _ in rows if psnr >= gray + args.min_gain]
+        chosen = max(enough) if enough else max(rows, key=lambda row: row[1])[0]
+        print(f"rule: most vivid with PSNR >= gray + {args.min_gain:g} dB: vividness {chosen:g}")
 
 
 if __name__ == "__main__":

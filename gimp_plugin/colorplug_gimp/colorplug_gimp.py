@@ -196,7 +196,7 @@ class ColorplugPlugIn(Gimp.PlugIn):
             "0: the colours most likely right; 1: rarer, more vivid ones; up to 1.5",
             0.0,
             1.5,
-            config.get("default_vividness", 0.25),
+            marshal.default_vividness(config),
             flags,
         )
         procedure.add_double_argument(

@@ -104,10 +104,17 @@ def write_request(
         json.dump(request, handle)
 
 
+def default_vividness(config: dict) -> float:
+    """The engine's default vividness, written into the configuration when the plug-in was installed
+    (for a configuration written before there was one, the engine's default of this plug-in's release;
+    `colorplug gimp install` rewrites the configuration)."""
+    return float(config.get("default_vividness", 0.4))
+
+
 def requested_vividness(config: dict, vividness: float) -> float | None:
     """The vividness to ask for: None (the weights' own behaviour) when it is the default, so weights
     that have no vividness control still run with the dialog's default."""
-    return None if abs(vividness - config.get("default_vividness", 0.25)) < 1e-9 else vividness
+    return None if abs(vividness - default_vividness(config)) < 1e-9 else vividness
 
 
 def engine_command(config: dict, folder: str) -> list:
