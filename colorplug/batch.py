@@ -44,10 +44,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _load(colorizer: Colorizer, job: Job) -> Prepared:
-    picture = load_picture(job.source, colorizer.max_pixels)
-    if job.hints is None:
-        return colorizer.prepare(picture)
-    return colorizer.prepare(picture, colorizer.hint_map(job.hints, picture))
+    return colorizer.prepare(load_picture(job.source, colorizer.max_pixels), job.hints)
 
 
 def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.Tensor) -> JobResult:

@@ -127,7 +127,8 @@ def plan_jobs(
     if os.sep in name_suffix or (os.altsep and os.altsep in name_suffix):
         raise ColorplugError("--suffix must not contain a path separator")
     skipped_folders = [out_dir, *([hints] if hints is not None and hints.is_dir() else [])]
-    inputs = [item for item in inputs if not any(_in_subfolder(item, folder) for folder in skipped_folders)]
+    found = inputs  # all still protected: a user's own file in the output folder is never overwritten
+    inputs = [item for item in found if not any(_in_subfolder(item, folder) for folder in skipped_folders)]
     plan = Plan()
     planned: list[tuple[InputFile, Path, str | None]] = []
     for item in inputs:
@@ -147,7 +148,7 @@ def plan_jobs(
             suffix = DEFAULT_SUFFIX
         planned.append((item, out_dir / stem.with_name(stem.name + suffix), note))
     hinted = hint_files(hints, [item for item, _, _ in planned])
-    protected = {os.path.realpath(item.path): item for item in inputs}
+    protected = {os.path.realpath(item.path): item for item in found}
     protected |= {os.path.realpath(path): None for path in hinted.values() if isinstance(path, Path)}
     claimed: dict[str, Path] = {}
     for item, target, note in planned:

@@ -146,3 +146,14 @@ def test_default_gimp_profiles(monkeypatch, platform, env, expected):
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(gimp_install.sys, "platform", platform)
     assert gimp_install.default_profile() == Path(expected).expanduser()
+
+
+def test_the_dialog_asks_for_a_vividness_only_when_the_user_changed_it(tmp_path):
+    from colorplug.gimp_install import CONFIG_NAME, install
+    from colorplug.options import DEFAULT_VIVIDNESS
+
+    config = json.loads((install(tmp_path) / CONFIG_NAME).read_text(encoding="utf-8"))
+    assert marshal.default_vividness(config) == DEFAULT_VIVIDNESS  # what the dialog shows
+    assert marshal.requested_vividness(config, DEFAULT_VIVIDNESS) is None  # weights without it still run
+    assert marshal.requested_vividness(config, 1.0) == 1.0
+    assert marshal.default_vividness({}) == DEFAULT_VIVIDNESS  # a configuration from an older install

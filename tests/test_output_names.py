@@ -144,6 +144,19 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_back(tmp_path, pho
     ]
 
 
+def test_a_users_own_file_in_an_output_folder_inside_the_input_folder_is_kept(tmp_path, photos, tiny_weights):
+    photos_dir = tmp_path / "photos"
+    (photos_dir / "colorized").mkdir(parents=True)
+    gray(photos).save(photos_dir / "photo.jpg")
+    gray(photos, (40, 30)).save(photos_dir / "colorized" / "photo.jpg")  # the user's, not colorplug's
+    before = digests(photos_dir)
+    result = invoke(
+        "run", photos_dir, "-o", photos_dir / "colorized", "--weights", tiny_weights, "--overwrite"
+    )
+    assert result.exit_code == 1 and "is an input file" in result.stderr
+    assert digests(photos_dir) == before
+
+
 def test_file_names_of_255_bytes_work(tmp_path, photos, tiny_weights):
     source, out = tmp_path / "in", tmp_path / "out"
     source.mkdir()
