@@ -40,13 +40,17 @@ def hints_from_rgba(rgb: np.ndarray, alpha: np.ndarray, height: int, width: int)
         raise HintError(
             f"hint image is {src_w}x{src_h}, the photo {width}x{height}: the aspect ratios differ"
         )
-    colour = torch.from_numpy(np.ascontiguousarray(rgb).astype(np.float32) / top).permute(2, 0, 1)
-    mask = torch.from_numpy((alpha.astype(np.float32) / top) >= OPAQUE / 255)[None].float()
-    if (src_h, src_w) != (height, width):
-        colour = F.interpolate(colour[None], size=(height, width), mode="nearest")[0]
-        mask = F.interpolate(mask[None], size=(height, width), mode="nearest")[0]
-    ab = normalize_ab(rgb_to_lab(colour)[1:]) * mask
-    return torch.cat((ab, mask))
+    # nearest-neighbour scaling as index arrays, and LAB only at the hint pixels: a hint image of a
+    # large photo is mostly transparent, and converting all of it would cost gigabytes
+    rows = np.arange(height) * src_h // height
+    cols = np.arange(width) * src_w // width
+    ys, xs = np.nonzero(alpha[rows[:, None], cols[None, :]].astype(np.float32) / top >= OPAQUE / 255)
+    colour = rgb[rows[ys], cols[xs]].astype(np.float32) / top  # (K, 3)
+    lab = rgb_to_lab(torch.from_numpy(colour).T[:, :, None])[:, :, 0]  # (3, K)
+    hints = torch.zeros(3, height, width)
+    hints[:2, ys, xs] = normalize_ab(lab[1:])
+    hints[2, ys, xs] = 1.0
+    return hints
 
 
 def resize_hints(hints: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
