@@ -7,7 +7,8 @@ Every figure is printed as an absolute value and as a ratio against a baseline m
 - `colorplug run` over a folder of 256x256 photos (images/s, end to end);
 - start-up time of commands that need no model, against a bare `python -c pass`;
 - the default network against the ECCV16 architecture at 256x256 (same machine, random weights);
-- training: the share of step time spent waiting for data.
+- training: lite0-unet samples/s in fp32 and at the default precision, the losses both reach, and the
+  share of step time spent waiting for data.
 Timings are medians of a few runs; nothing here asserts: the figures are for the README and the notes.
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
+GENERAL = ROOT / "weights" / "general.pt"
 
 
 def median_time(action, repeat: int) -> float:
@@ -308,49 +310,75 @@ def bench_network(repeat: int) -> list[tuple]:
     return rows
 
 
-def bench_training(folder: Path) -> list[tuple]:
-    data = (
-        DATA / "general" / "train"
-        if (DATA / "general" / "train").is_dir()
-        else small_photos(folder, 64, "RGB")
-    )
+def _train(data: list[Path], out: Path, *options: str, checkout: Path | None = None) -> dict:
+    """One `colorplug train` run of lite0-unet at 160 px, batch 16 (from the shipped general weights, so
+    no ImageNet file is needed), with this checkout's code or another's; its last log row."""
+    command = [sys.executable, "-m", "colorplug_cli.main", "train", *map(str, data), "--out", str(out)]
+    command += ["--arch", "lite0-unet", "--loss", "blend", "--hints", "--init-from", str(GENERAL)]
+    command += ["--image-size", "160", "--batch-size", "16", "--workers", "2", "-q", *options]
+    subprocess.run(command, check=True, capture_output=True, env=_code_of(checkout, out.parent))
+    return list(csv.DictReader((out / "log.csv").read_text().splitlines()))[-1]
+
+
+def _code_of(checkout: Path | None, folder: Path) -> dict | None:
+    """The environment that runs another checkout's engine and CLI (None: this one's, as installed)."""
+    if checkout is None:
+        return None
+    shim = folder / "shim"
+    shim.mkdir(exist_ok=True)
+    for package, source in (("colorplug_cli", "cli"), ("colorplug_weights", "weights")):
+        if not (shim / package).exists():
+            (shim / package).symlink_to(checkout.resolve() / source)
+    return {**os.environ, "PYTHONPATH": f"{checkout.resolve()}{os.pathsep}{shim}"}
+
+
+def bench_training(folder: Path, against: Path | None) -> list[tuple]:
+    """lite0-unet training speed in fp32 and at the default precision (`auto`), on the same seeded
+    batches, with the losses they reach (bf16 must learn like fp32), and the data path's share of time;
+    with `against` (an older checkout), also that checkout's speed on the same command."""
+    general = DATA / "general" / "train"
+    data = [general] if general.is_dir() else [small_photos(folder, 96, "RGB")]
+    val = ["--val", str(DATA / "scenes" / "val")] if (DATA / "scenes" / "val").is_dir() else []
+    common = ["--epochs", "2", "--limit", "320", *val]
+    fp32 = _train(data, folder / "train-fp32", "--precision", "fp32", *common)
+    default = _train(data, folder / "train-auto", *common)
+    chosen = json.loads((folder / "train-auto" / "manifest_entry.json").read_text())["precision"]["used"]
+    streamed = _train(data, folder / "train-stream", "--preload", "no", "--epochs", "1", "--limit", "160")
+    rate_fp32, rate = float(fp32["images_per_s"]), float(default["images_per_s"])
     rows = []
-    for preload in ("yes", "no"):
-        out = folder / f"train-{preload}"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "colorplug_cli.main",
-                "train",
-                str(data),
-                "--out",
-                str(out),
-                "--width",
-                "0.5",
-                "--image-size",
-                "128",
-                "--batch-size",
-                "16",
-                "--epochs",
-                "1",
-                "--limit",
-                "320",
-                "--preload",
-                preload,
-                "--workers",
-                "2",
-                "-q",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        last = list(csv.DictReader((out / "log.csv").read_text().splitlines()))[-1]
+    if against is not None:
+        old = _train(data, folder / "train-old", *common, checkout=against)
         rows.append(
             (
-                f"training data wait (preload={preload})",
-                f"{float(last['data_wait_fraction']) * 100:.1f}% of step time",
-                f"{float(last['images_per_s']):.1f} img/s",
+                f"training lite0-unet 160px b16: default ({chosen})",
+                f"{rate:.1f} img/s",
+                f"{against.name} {float(old['images_per_s']):.1f} img/s",
+                f"{rate / float(old['images_per_s']):.2f}x",
+                ">= 1.5x",
+            )
+        )
+    rows += [
+        (
+            f"training lite0-unet 160px b16: default ({chosen})",
+            f"{rate:.1f} img/s",
+            f"fp32 {rate_fp32:.1f} img/s",
+            f"{rate / rate_fp32:.2f}x",
+            "",
+        ),
+        (
+            "  losses after 40 steps: train / val",
+            f"{float(default['loss']):.4f} / {float(default.get('val_loss') or 'nan'):.4f}",
+            f"fp32 {float(fp32['loss']):.4f} / {float(fp32.get('val_loss') or 'nan'):.4f}",
+            "",
+            "alike",
+        ),
+    ]
+    for label, row in (("preloaded", default), ("decoded each epoch", streamed)):
+        rows.append(
+            (
+                f"  training data wait ({label})",
+                f"{float(row['data_wait_fraction']) * 100:.1f}% of step time",
+                f"{float(row['images_per_s']):.1f} img/s",
                 "",
                 "data never starves the model",
             )
@@ -361,7 +389,23 @@ def bench_training(folder: Path) -> list[tuple]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="colorplug benchmarks")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", nargs="*", default=["full", "folder", "startup", "network", "training"])
+    sections = ["full", "folder", "startup", "network", "training"]
+    parser.add_argument(
+        "only",
+        nargs="*",
+        choices=sections,
+        default=sections,
+        metavar="SECTION",
+        help=f"sections to run: {', '.join(sections)} (default: all)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        metavar="CHECKOUT",
+        help="training: also time an older checkout of colorplug (e.g. a git worktree of main) on the "
+        "same command, as the baseline",
+    )
     args = parser.parse_args()
     import torch
 
@@ -380,7 +424,7 @@ def main() -> None:
             "folder": lambda: bench_folder(folder, 200),
             "startup": lambda: bench_startup(5),
             "network": lambda: bench_network(20),
-            "training": lambda: bench_training(folder),
+            "training": lambda: bench_training(folder, args.against),
         }
         for name in args.only:
             rows += steps[name]()

@@ -442,6 +442,14 @@ def evaluate(
     type=click.IntRange(0),
     help="CPU threads (0: all). With 1, CPU runs are bit-for-bit reproducible, resumed ones included.",
 )
+@click.option(
+    "--precision",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "fp32", "bf16"]),
+    help="bf16: autocast where the hardware has bf16 (AVX512-BF16, AMX, CUDA); auto: time both for a few "
+    "steps and keep the faster.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--time-limit",

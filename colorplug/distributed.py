@@ -63,3 +63,12 @@ def mean_across(world: World, value: float) -> float:
     tensor = torch.tensor([value], dtype=torch.float64, device=world.device)
     dist.all_reduce(tensor)
     return float(tensor.item()) / world.size
+
+
+def from_main(world: World, value: str) -> str:
+    """Rank 0's `value` on every rank (a choice all ranks must share, such as the training precision)."""
+    if not world.distributed:
+        return value
+    shared = [value]
+    dist.broadcast_object_list(shared, src=0)
+    return shared[0]

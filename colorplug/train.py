@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from colorplug import distributed, hints
+from colorplug import distributed, hints, precision
 from colorplug.chroma import ab_bins, bin_histogram, classification_loss, rebalancing_weights
 from colorplug.data import (
     CachedImages,
@@ -83,6 +83,7 @@ class TrainConfig:
     preload: str = "auto"
     device: str | None = None
     threads: int = 0  # CPU threads for torch (0: torch's default)
+    precision: str = "auto"  # fp32, bf16 (autocast where it is faster), auto: the faster one, measured
     seed: int = 0
     time_limit_min: float = 0.0
     data_license: str = ""
@@ -341,6 +342,8 @@ class _Run:
     ema: EMA | None
     start_epoch: int
     step: int
+    precision: str = "fp32"
+    precision_timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def device(self) -> torch.device:
@@ -384,8 +387,9 @@ def _setup(config: TrainConfig, world: distributed.World) -> _Run:
         class_weights = class_weights_for(dataset, bins, config.rebalance)
         model.class_weights.copy_(class_weights)  # decoding undoes the rebalancing with them (chroma.py)
     loss = ChromaLoss(config, device, class_weights)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    chosen, timings = _choose_precision(config, model, dataset, loss, bins, device, out)
+    chosen = distributed.from_main(world, chosen)  # ranks timing alone could disagree
+    model = precision.prepare(model, chosen, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2))
     ema = EMA(model, config.ema) if config.ema > 0 else None
     start_epoch, step = 0, 0
@@ -417,7 +421,45 @@ def _setup(config: TrainConfig, world: distributed.World) -> _Run:
         ema,
         start_epoch,
         step,
+        chosen,
+        timings,
     )
+
+
+def _choose_precision(
+    config: TrainConfig,
+    model: torch.nn.Module,
+    dataset: torch.utils.data.Dataset,
+    loss: ChromaLoss,
+    bins: torch.Tensor | None,
+    device: torch.device,
+    out: Path,
+) -> tuple[str, dict[str, float]]:
+    """The precision of this run: a resumed run keeps its checkpoint's (so it continues exactly), else
+    the requested one, or for `auto` the faster on a few steps of one real batch (on a copy)."""
+    if config.resume:
+        saved = _checkpoint_field(out / CHECKPOINT, "precision")
+        return (saved or "fp32"), {}
+    count = min(len(dataset), config.batch_size)
+    sample = torch.stack([dataset[i] for i in range(count)]).to(device)
+    crops = crop_flip(
+        sample,
+        config.image_size,
+        random_crops(count, sample.shape[-1], config.image_size, torch.Generator().manual_seed(0)),
+    )
+    lightness, target, _ = to_lab_batch(crops)
+    lightness = lightness.contiguous(memory_format=torch.channels_last)
+    given = (
+        hints.simulate(target.cpu(), torch.Generator().manual_seed(0)).to(device) if config.hints else None
+    )
+
+    def step(trial: torch.nn.Module, chosen: str) -> None:
+        with precision.autocast(chosen, device):
+            prediction = trial(lightness, given)
+        loss(prediction, target, bins).backward()
+        trial.zero_grad(set_to_none=True)
+
+    return precision.choose(config.precision, model, device, step)
 
 
 def _train_step(run: _Run, batch: torch.Tensor, augment: torch.Generator, fraction: float) -> float | None:
@@ -432,9 +474,8 @@ def _train_step(run: _Run, batch: torch.Tensor, augment: torch.Generator, fracti
         return None
     lightness, target = lightness[colourful], target[colourful]
     given = hints.simulate(target.cpu(), augment).to(device) if config.hints else None
-    if device.type == "cuda":
-        lightness = lightness.contiguous(memory_format=torch.channels_last)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+    lightness = lightness.contiguous(memory_format=torch.channels_last)
+    with precision.autocast(run.precision, device):
         prediction = run.model(lightness, given)
     loss = run.loss(prediction, target, run.bins)
     run.optimizer.zero_grad(set_to_none=True)
@@ -536,6 +577,7 @@ def _write_results(run: _Run, epochs_done: int, mean_loss: float, wall: float) -
             device=run.device,
             model=model,
             ranks=world.size,
+            precision={"used": run.precision, "measured_s_per_step": run.precision_timings},
         )
         with atomic_path(entry_path) as temp:
             temp.write_text(json.dumps(entry, indent=2) + "\n", encoding="utf-8")
@@ -599,12 +641,21 @@ def _save_checkpoint(run: _Run, epoch: int) -> None:
         "loss_prior": run.loss.prior,
         "epoch": epoch,
         "step": run.step,
+        "precision": run.precision,
         "config": json.dumps(asdict(run.config)),
         "rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
     with atomic_path(run.out / CHECKPOINT) as temp:
         torch.save(state, temp)
+
+
+def _checkpoint_field(path: Path, key: str):
+    """One field of a checkpoint (None when absent or unreadable: _load_checkpoint then says why)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True).get(key)
+    except Exception:  # damaged: reported by _load_checkpoint with the other checks
+        return None
 
 
 def _load_checkpoint(
@@ -682,6 +733,7 @@ def _manifest_entry(
     device: torch.device,
     model: torch.nn.Module,
     ranks: int,
+    precision: dict,
 ) -> dict:
     recipe = {
         key: value
@@ -702,5 +754,6 @@ def _manifest_entry(
         "command": shlex.join(["colorplug", *sys.argv[1:]]),
         "wall_time_s": round(wall, 1),
         "hardware": _hardware(device) + (f" x {ranks} ranks" if ranks > 1 else ""),
+        "precision": precision,
         "host_cpus": os.cpu_count(),
     }

@@ -12,6 +12,7 @@ from colorplug.chroma import (
     bin_histogram,
     classification_loss,
     decode,
+    nearest_bins,
     rebalancing_weights,
     soft_encode,
 )
@@ -38,11 +39,25 @@ def test_bins_are_a_grid_of_ten_covering_the_srgb_gamut():
 def test_soft_targets_spread_over_five_nearest_bins_and_sum_to_one():
     bins = ab_bins()
     ab = torch.tensor([[[[12.0]], [[-33.0]]]])  # (1, 2, 1, 1)
-    targets, nearest = soft_encode(ab, bins)
-    assert targets.shape == (1, BIN_COUNT, 1, 1)
-    assert (targets > 0).sum() == 5 and torch.isclose(targets.sum(), torch.tensor(1.0))
-    assert torch.equal(bins[nearest[0, 0, 0]], torch.tensor([10.0, -30.0]))
-    assert targets[0, :, 0, 0].argmax() == nearest[0, 0, 0]
+    targets, index = soft_encode(ab, bins)
+    assert targets.shape == index.shape == (1, 5, 1, 1)
+    assert (targets > 0).all() and torch.isclose(targets.sum(), torch.tensor(1.0))
+    assert torch.equal(bins[index[0, 0, 0, 0]], torch.tensor([10.0, -30.0]))
+    assert targets[0, :, 0, 0].argmax() == 0 and len(set(index.flatten().tolist())) == 5
+
+
+def test_the_neighbourhood_search_finds_the_same_bins_as_a_search_over_all_of_them():
+    bins = ab_bins()
+    levels = torch.linspace(0, 1, 24)
+    rgb = torch.stack(torch.meshgrid(levels, levels, levels, indexing="ij")).reshape(3, -1, 1)
+    in_gamut = rgb_to_lab(rgb)[1:].reshape(1, 2, -1, 1)
+    anywhere = torch.rand(1, 2, 3000, 1, generator=torch.Generator().manual_seed(0)) * 300 - 150
+    ab = torch.cat((in_gamut, anywhere), dim=2)
+    squared = ((ab.permute(0, 2, 3, 1)[..., None, :] - bins) ** 2).sum(-1).permute(0, 3, 1, 2)
+    expected, _ = squared.topk(5, dim=1, largest=False)
+    found, index = nearest_bins(ab, bins, 5)
+    assert torch.allclose(found, expected, atol=1e-2)
+    assert torch.allclose(squared.gather(1, index), expected, atol=1e-2)  # the indices name those bins
 
 
 def test_rebalancing_favours_rare_colours_and_averages_one():
@@ -63,7 +78,7 @@ def test_loss_is_lowest_for_the_right_colour():
     bins = ab_bins()
     ab = torch.tensor([[[[40.0]], [[20.0]]]])
     right = torch.full((1, BIN_COUNT, 1, 1), -10.0)
-    right[0, soft_encode(ab, bins)[1][0, 0, 0]] = 10.0
+    right[0, soft_encode(ab, bins)[1][0, 0, 0, 0]] = 10.0
     wrong = torch.roll(right, 50, dims=1)
     assert classification_loss(right, ab, bins, None) < classification_loss(wrong, ab, bins, None)
 

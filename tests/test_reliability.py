@@ -93,6 +93,8 @@ def train_command(data: Path, out: Path, epochs: int) -> list[str]:
         "3",
         "--threads",
         "1",
+        "--precision",
+        "fp32",  # `auto` times both and could choose differently in the two runs compared
         "-q",
     ]
     return [*COLORPLUG, "train", str(data), "--out", str(out), "--epochs", str(epochs), *options]

@@ -28,6 +28,8 @@ TRAIN = [
     "0",
     "--seed",
     "5",
+    "--precision",
+    "fp32",
     "-q",
 ]
 
