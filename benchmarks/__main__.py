@@ -103,7 +103,8 @@ print(json.dumps({{"time": statistics.median(times)}}))
         + f"""
 import numpy as np
 from colorplug import Colorizer
-from colorplug.images import load_picture, save_picture
+from colorplug.io.decode import load_picture
+from colorplug.io.encode import save_picture
 colorizer = Colorizer(device="cpu")
 def once():
     picture = colorizer.colorize_pictures([load_picture({str(photo)!r})])[0]
@@ -209,9 +210,10 @@ def bench_folder(folder: Path, count: int) -> list[tuple]:
 import json, time
 from pathlib import Path
 from colorplug import Colorizer
-from colorplug.batch import run_jobs
-from colorplug.images import load_picture, save_picture
-from colorplug.plan import Job
+from colorplug.jobs.batch import run_jobs
+from colorplug.io.decode import load_picture
+from colorplug.io.encode import save_picture
+from colorplug.jobs.plan import Job
 colorizer = Colorizer(device="cpu")
 files = sorted(Path({str(photos)!r}).iterdir())
 serial_out, pipe_out = Path({str(folder / "serial-out")!r}), Path({str(folder / "pipe-out")!r})
@@ -271,8 +273,8 @@ def bench_network(repeat: int) -> list[tuple]:
     import torch
 
     from benchmarks.eccv16 import ECCV16
-    from colorplug.colorizer import Colorizer
-    from colorplug.hints import sample_points
+    from colorplug.engine.colorizer import Colorizer
+    from colorplug.hints.maps import sample_points
 
     colorizer = Colorizer(None, device="cpu")
     lightness = torch.rand(1, 1, 256, 256) * 100
@@ -296,7 +298,7 @@ def bench_network(repeat: int) -> list[tuple]:
             "<= 40 ms and >= 6x",
         )
     ]
-    if colorizer.supports_hints:
+    if colorizer.takes_hints:
         hinted = timed(lambda: colorizer.predict_ab(lightness, hints))
         rows.append(
             (

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from colorplug.device import pick_device
-from colorplug.model import count_parameters, create_model
+from colorplug.nets.registry import count_parameters, create_model
 
 
 def _sync(device: torch.device) -> None:

@@ -1,81 +1,11 @@
-"""The engine side of the GIMP plug-in: `python -m colorplug.gimp_bridge FOLDER`.
-
-Reads request.json and input.raw from FOLDER (the format is described in the plug-in's
-colorplug_marshal.py), colorizes, writes output.raw and response.json. Every failure becomes a one-line
-error in response.json (and exit status 1) so GIMP can show it.
-"""
+"""`python -m colorplug.gimp_bridge FOLDER`: the name installed GIMP plug-ins call the engine by (the
+bridge itself is colorplug/gimp/bridge.py)."""
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-import numpy as np
-
-from colorplug.errors import ColorplugError, one_line
-from colorplug.files import atomic_path
-
-DTYPES = {8: np.uint8, 16: np.uint16}
-
-
-def _respond(folder: Path, response: dict) -> None:
-    with atomic_path(folder / "response.json") as temp:
-        temp.write_text(json.dumps(response), encoding="utf-8")
-
-
-def colorize_request(folder: Path) -> None:
-    """Do what FOLDER/request.json asks; raise ColorplugError with a one-line message on bad input."""
-    from colorplug.colorizer import Colorizer
-    from colorplug.images import picture_from_array, picture_to_array
-
-    try:
-        request = json.loads((folder / "request.json").read_text(encoding="utf-8"))
-        width, height = int(request["width"]), int(request["height"])
-        channels, depth = int(request["channels"]), int(request["depth"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ColorplugError(f"bad request from the plug-in: {exc}") from None
-    if channels not in (3, 4) or depth not in DTYPES:
-        raise ColorplugError(f"unsupported pixel layout: {channels} channels of {depth} bits")
-    pixels = np.fromfile(folder / "input.raw", dtype=DTYPES[depth])
-    if pixels.size != width * height * channels:
-        raise ColorplugError("the plug-in sent pixels of the wrong size")
-    hints = None
-    if request.get("hints"):
-        hints = np.fromfile(folder / "hints.raw", dtype=np.uint8)
-        if hints.size != width * height * 4:
-            raise ColorplugError("the plug-in sent hint pixels of the wrong size")
-        hints = hints.reshape(height, width, 4)
-    colorizer = Colorizer(
-        request.get("weights") or None,
-        render_size=request.get("render_size") or None,
-        saturation=float(request.get("saturation", 1.0)),
-        vividness=request.get("vividness"),
-    )
-    picture = picture_from_array(pixels.reshape(height, width, channels))
-    result = picture_to_array(colorizer.colorize_pictures([picture], [hints])[0])
-    with atomic_path(folder / "output.raw") as temp:
-        np.ascontiguousarray(result, dtype=DTYPES[depth]).tofile(temp)
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m colorplug.gimp_bridge FOLDER", file=sys.stderr)
-        return 2
-    folder = Path(argv[0])
-    try:
-        colorize_request(folder)
-    except Exception as exc:  # whatever happens, GIMP shows one line
-        message = one_line(exc, with_type=not isinstance(exc, ValueError))
-        if isinstance(exc, MemoryError) or "out of memory" in message.lower():
-            message = "out of memory: try a smaller render size"
-        elif not isinstance(exc, (ColorplugError, ValueError)):
-            message = f"colorplug engine error: {message}"
-        _respond(folder, {"ok": False, "error": message})
-        return 1
-    _respond(folder, {"ok": True})
-    return 0
-
+from colorplug.gimp.bridge import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,5 +1,6 @@
-"""Shared fixtures: photos bundled with scikit-image, tiny random models saved as weights files, and a
-private COLORPLUG_HOME per test so no test touches the user's real cache."""
+"""Shared fixtures: photos bundled with scikit-image and tiny random models saved as weights files (the
+private COLORPLUG_HOME of every test, and the working tree's packages first on the path, are set up by
+the conftest.py at the repository's root)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,10 @@ import torch
 from PIL import Image
 from skimage import data as skdata
 
-from colorplug.model import create_model
-from colorplug.weights import save_weights_file
+from colorplug.nets.registry import NetworkConfig, create_model
+from colorplug.nets.weights import save_weights_file
 
 TEST_DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(autouse=True)
-def private_home(tmp_path_factory, monkeypatch):
-    """Every test gets its own empty user data directory."""
-    home = tmp_path_factory.mktemp("colorplug-home")
-    monkeypatch.setenv("COLORPLUG_HOME", str(home))
-    return home
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +32,7 @@ def tiny_weights(tmp_path_factory) -> Path:
     with torch.no_grad():  # larger last-layer weights so the random model predicts visible colour
         model.decoder[-1].refine[0].weight.mul_(20)
     path = tmp_path_factory.mktemp("weights") / "tiny.pt"
-    save_weights_file(path, "seed", 0.0625, model.state_dict(), half=False)
+    save_weights_file(path, NetworkConfig.of("seed", 0.0625), model.state_dict(), half=False)
     return path
 
 
@@ -47,7 +40,7 @@ def tiny_weights(tmp_path_factory) -> Path:
 def lite_weights(tmp_path_factory) -> Path:
     """A random `lite0-unet` (both heads, hint inputs) saved as a weights file, with its ab bins set and
     weights large enough that hints and vividness visibly change the output."""
-    from colorplug.chroma import ab_bins
+    from colorplug.color.chroma import ab_bins
 
     torch.manual_seed(0)
     model = create_model("lite0-unet", 0.25)
@@ -58,9 +51,8 @@ def lite_weights(tmp_path_factory) -> Path:
         model.classes.weight.mul_(50)
         model.class_weights.uniform_(0.5, 2.0)
     path = tmp_path_factory.mktemp("weights") / "lite.pt"
-    save_weights_file(
-        path, "lite0-unet", 0.25, model.state_dict(), half=False, heads=["regression", "classes"]
-    )
+    network = NetworkConfig.of("lite0-unet", 0.25, ("regression", "classes"))
+    save_weights_file(path, network, model.state_dict(), half=False)
     return path
 
 

@@ -128,7 +128,8 @@ def run_dialog(
 
 
 def engine_paths() -> list[Path]:
-    """The folders the engine's Python needs: its environment, its base interpreter, the source tree."""
+    """The folders the engine's Python needs: its environment, its base interpreter, the source tree (and
+    the folder of links that names the tree's packages, see the root conftest.py)."""
     import colorplug_weights
 
     import colorplug

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from colorplug.chroma import (
+from colorplug.color.chroma import (
     BIN_COUNT,
     GRID_STEP,
     ab_bins,
@@ -16,8 +16,8 @@ from colorplug.chroma import (
     rebalancing_weights,
     soft_encode,
 )
-from colorplug.lab import rgb_to_lab
-from colorplug.model import Chroma
+from colorplug.color.lab import rgb_to_lab
+from colorplug.nets.blocks import Chroma
 
 
 def test_bins_are_a_grid_of_ten_covering_the_srgb_gamut():

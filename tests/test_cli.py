@@ -134,9 +134,9 @@ def test_eval_prints_the_table_with_the_gray_baseline(tmp_path, photos, tiny_wei
     report = tmp_path / "report"
     result = invoke("eval", data, "--weights", tiny_weights, "--report", report)
     assert result.exit_code == 0, result.output
-    assert "protocol seed" in result.stdout and "gray baseline" in result.stdout and "PSNR" in result.stdout
+    assert "protocol paper" in result.stdout and "gray baseline" in result.stdout and "PSNR" in result.stdout
     summary = json.loads((report / "summary.json").read_text())
-    assert summary["images"] == 3 and summary["protocol"] == "seed"
+    assert summary["images"] == 3 and summary["protocol"] == "paper"
     assert "256x256" in summary["protocol_description"]
     assert summary["gray_baseline"]["colorfulness"] < 0.5  # rounding only: no colour
     rows = (report / "per_image.csv").read_text().splitlines()
@@ -233,10 +233,38 @@ def test_training_then_shipping_then_using_the_weights(tmp_path, photos, monkeyp
     manifest = json.loads((shipped / "manifest.json").read_text())
     assert manifest["weights"]["mini"]["default"] is True
     assert manifest["weights"]["mini"]["eval"][0]["images"] == 9
-    from colorplug import weights as weights_module
+    from colorplug.nets import weights as weights_module
 
     monkeypatch.setattr(weights_module, "shipped_dir", lambda: shipped)
     image = np.asarray(Image.fromarray(photos["chelsea"]).convert("L"))
     from colorplug import Colorizer
 
     assert Colorizer(device="cpu").colorize(image).shape == (*image.shape, 3)
+
+
+def test_the_command_line_starts_without_the_engine_libraries():
+    heavy = ("torch", "numpy", "PIL", "tifffile", "skimage")
+    code = f"import sys, colorplug_cli.main; print([m for m in sys.modules if m.split('.')[0] in {heavy}])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_train_options_are_train_configs_fields():
+    from dataclasses import fields
+
+    from colorplug.training.config import TrainConfig
+
+    params = {param.name: param for param in main.commands["train"].params}
+    for item in fields(TrainConfig):
+        assert item.name in params, item.name
+        if item.name not in ("data", "val", "device"):
+            assert params[item.name].default == item.default, item.name
+    assert params["simulate_hints"].opts == ["--hints"] and params["random_seed"].opts == ["--seed"]
+    assert sorted(params["arch"].type.choices) == ["lite0-unet", "seed", "unet"]
+
+
+def test_eval_still_takes_the_paper_protocols_old_name(tmp_path, photos, tiny_weights):
+    data = tmp_path / "colour"
+    write_images(data, photos, gray=False, size=64)
+    result = invoke("eval", data, "--weights", tiny_weights, "--protocol", "seed", "--limit", "1")
+    assert result.exit_code == 0 and "protocol paper" in result.stdout

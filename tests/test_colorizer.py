@@ -8,8 +8,10 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorplug import Colorizer, ColorplugError
-from colorplug.images import Picture, load_picture, save_picture
-from colorplug.options import DEFAULT_VIVIDNESS
+from colorplug.defaults import DEFAULT_VIVIDNESS
+from colorplug.io.decode import load_picture
+from colorplug.io.encode import save_picture
+from colorplug.io.picture import Picture
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +139,7 @@ def test_hints_change_the_colours_where_given(lite, photos, tmp_path):
 
 
 def test_unusable_hint_images_are_one_clear_error(lite, photos):
-    from colorplug.hints import HintError
+    from colorplug.hints.maps import HintError
 
     gray = gray_of(photos["coffee"])
     with pytest.raises(HintError, match="no alpha channel"):

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from skimage.color import lab2rgb, rgb2lab
 
-from colorplug import compose
-from colorplug.lab import lab_to_linear_rgb
+from colorplug.color import compose
+from colorplug.color.lab import lab_to_linear_rgb
 
 
 @pytest.mark.parametrize("name", ["astronaut", "chelsea", "coffee"])

@@ -24,7 +24,7 @@ import tifffile
 from PIL import Image, ImageOps
 from skimage.color import rgb2lab
 
-from colorplug.png16 import encode_png16
+from colorplug.io.png16 import encode_png16
 from tests.test_formats import (
     ODD_EXIF,
     Case,
@@ -303,7 +303,7 @@ def test_valid_inputs_are_colorized_correctly(run, corpus):
     for name in ("gray16.png", "rgb16.png", "gray16.tif", "rgb16.tif", "rgba16.png"):
         data = tifffile.imread(out / name) if name.endswith(".tif") else None
         if data is None:
-            from colorplug.images import load_picture
+            from colorplug.io.decode import load_picture
 
             data = load_picture(out / name).color
         assert data.dtype == np.uint16 and data.shape[:2] == (64, 96) and data.shape[-1] == 3, name

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from colorplug.efficientnet import (
+from colorplug.errors import ColorplugError
+from colorplug.nets.efficientnet import (
     LITE0_INPUT_MEAN,
     LITE0_INPUT_STD,
     PRETRAINED_ENV,
@@ -18,7 +19,6 @@ from colorplug.efficientnet import (
     load_pretrained,
     pretrained_state,
 )
-from colorplug.errors import ColorplugError
 
 ESPRESSO = 967
 CATS = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat

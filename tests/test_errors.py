@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from colorplug_cli.main import main
 from PIL import Image
 
-from colorplug.model import create_model
-from colorplug.weights import save_weights_file
+from colorplug.nets.registry import NetworkConfig, create_model
+from colorplug.nets.weights import save_weights_file
 from tests.conftest import write_images
 
 
@@ -78,7 +78,7 @@ def test_a_weights_file_holding_nan_is_refused_in_one_line(folder, tmp_path):
     state = model.state_dict()
     state["encoder.blocks.0.0.0.weight"][0, 0, 0, 0] = float("nan")
     path = tmp_path / "nan.pt"
-    save_weights_file(path, "seed", 0.0625, state, half=False)
+    save_weights_file(path, NetworkConfig.of("seed", 0.0625), state, half=False)
     result = invoke("run", folder, "-o", tmp_path / "out", "--weights", path)
     assert result.exit_code == 2 and "non-finite values" in result.stderr
     assert result.stderr.count("\n") == 1
@@ -107,7 +107,7 @@ def test_shipped_weights_work_whatever_the_data_folder(folder, tmp_path, monkeyp
         (tmp_path / "blocker").write_text("x")
         home = tmp_path / "blocker" / "home"
     monkeypatch.setenv("COLORPLUG_HOME", str(home))
-    from colorplug.weights import read_manifest, resolve_weights, shipped_dir
+    from colorplug.nets.weights import read_manifest, resolve_weights, shipped_dir
 
     name = next(iter(read_manifest()))
     loaded = resolve_weights(name)
@@ -136,12 +136,12 @@ def test_the_gimp_bridge_answers_bad_requests_in_one_line(tmp_path, tiny_weights
 
 
 def test_internal_errors_are_one_line_with_exit_1(folder, tmp_path, monkeypatch, tiny_weights):
-    import colorplug.batch
+    import colorplug.jobs.batch
 
     def broken(*args, **kwargs):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(colorplug.batch, "run_jobs", broken)
+    monkeypatch.setattr(colorplug.jobs.batch, "run_jobs", broken)
     result = invoke("run", folder, "-o", tmp_path / "out", "--weights", tiny_weights)
     assert result.exit_code == 1 and "internal error: KeyError" in result.stderr
     assert result.stderr.count("\n") == 1
@@ -203,3 +203,36 @@ def test_a_scanners_zero_resolution_does_not_stop_a_tiff(tmp_path, photos, tiny_
     result = invoke("run", source, "-o", tmp_path / "out", "--weights", tiny_weights)
     assert result.exit_code == 0, result.stderr
     assert Image.open(tmp_path / "out" / "scan.tif").size == (80, 60)
+
+
+def test_setting_errors_name_the_setting_as_each_front_end_does(folder, tmp_path, tiny_weights):
+    from colorplug import ColorplugError
+    from colorplug.gimp.bridge import main as bridge
+    from colorplug.io.decode import load_picture
+
+    photo = next(folder.iterdir())
+    with pytest.raises(ColorplugError, match=r"raise max_pixels to allow"):  # the Python API's name
+        load_picture(photo, max_pixels=100)
+    result = invoke("run", photo, "-o", tmp_path / "out", "--weights", tiny_weights, "--max-pixels", 100)
+    assert "raise --max-pixels to allow" in result.stderr  # the command line's flag
+    result = invoke("run", folder, "-o", tmp_path / "out", "--weights", tiny_weights, "--vividness", 0.5)
+    assert result.exit_code == 2 and "leave --vividness at its default" in result.stderr
+    gimp = tmp_path / "gimp"
+    gimp.mkdir()
+    request = {"width": 2, "height": 2, "channels": 3, "depth": 8, "weights": str(tiny_weights)}
+    (gimp / "request.json").write_text(json.dumps({**request, "vividness": 0.5}))
+    (gimp / "input.raw").write_bytes(b"\x80" * 12)
+    assert bridge([str(gimp)]) == 1
+    assert "leave Vividness at its default" in json.loads((gimp / "response.json").read_text())["error"]
+
+
+def test_train_config_checks_what_python_callers_give():
+    from colorplug.errors import SettingError
+    from colorplug.training.config import TrainConfig
+
+    with pytest.raises(SettingError, match="loss must be one of"):
+        TrainConfig(data=["x"], loss="x")
+    with pytest.raises(SettingError, match="lr is out of range"):
+        TrainConfig(data=["x"], lr=0.0)
+    with pytest.raises(SettingError, match="ema is out of range"):
+        TrainConfig(data=["x"], ema=float("nan"))

@@ -20,7 +20,10 @@ import tifffile
 from PIL import Image, ImageFile, ImageOps
 from skimage.color import rgb2lab
 
-from colorplug.images import EXIF_LIMIT, ImageError, Picture, load_picture, replace_color, save_picture
+from colorplug.io.decode import load_picture
+from colorplug.io.encode import save_picture
+from colorplug.io.exif import EXIF_LIMIT
+from colorplug.io.picture import ImageError, Picture, replace_color
 
 try:  # tifffile writes LZW, ZSTD, JPEG and packbits only with imagecodecs
     import imagecodecs  # noqa: F401
@@ -537,7 +540,9 @@ def test_truncated_tiffs_fail(tmp_path, photos, fraction):
 def test_nothing_lets_pillow_accept_truncated_images():
     import colorplug_cli.main  # noqa: F401  (everything the command line imports)
 
-    from colorplug import batch, colorizer, evaluate  # noqa: F401
+    from colorplug.engine import colorizer  # noqa: F401
+    from colorplug.evaluation import run  # noqa: F401
+    from colorplug.jobs import batch  # noqa: F401
 
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
 

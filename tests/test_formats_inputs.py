@@ -15,8 +15,9 @@ import pytest
 import tifffile
 from PIL import Image
 
-from colorplug.images import ImageError, load_picture
-from colorplug.inputs import find_images
+from colorplug.io.decode import load_picture
+from colorplug.io.picture import ImageError
+from colorplug.jobs.inputs import find_images
 from tests.test_formats import small_rgb
 
 
@@ -138,8 +139,8 @@ def test_tiff_codec_tifffile_lacks_is_read_by_pillow(tmp_path, photos, monkeypat
 
 
 def test_eval_skips_what_it_cannot_use_without_a_traceback(tmp_path, photos, tiny_weights):
-    from colorplug.colorizer import Colorizer
-    from colorplug.evaluate import evaluate
+    from colorplug.engine.colorizer import Colorizer
+    from colorplug.evaluation.run import evaluate
 
     rgb = small_rgb(photos)
     Image.fromarray(rgb).save(tmp_path / "colour.png")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import sys
 from pathlib import Path
@@ -119,8 +118,9 @@ def test_bridge_refuses_bad_requests(tmp_path):
 
     (tmp_path / "request.json").write_text(json.dumps({"width": 2, "height": 2, "channels": 2, "depth": 8}))
     assert main([str(tmp_path)]) == 1
-    assert "unsupported pixel layout" in json.loads((tmp_path / "response.json").read_text())["error"]
-    assert os.path.exists(tmp_path / "response.json")
+    response = json.loads((tmp_path / "response.json").read_text())
+    assert response["ok"] is False and "unsupported pixel layout" in response["error"]
+    assert not (tmp_path / "output.raw").exists()  # refused before any work
 
 
 def test_layer_names():
@@ -138,7 +138,7 @@ def test_layer_names():
     ],
 )
 def test_default_gimp_profiles(monkeypatch, platform, env, expected):
-    from colorplug import gimp_install
+    from colorplug.gimp import install as gimp_install
 
     for name in ("GIMP3_DIRECTORY", "XDG_CONFIG_HOME", "APPDATA"):
         monkeypatch.delenv(name, raising=False)
@@ -149,8 +149,8 @@ def test_default_gimp_profiles(monkeypatch, platform, env, expected):
 
 
 def test_the_dialog_asks_for_a_vividness_only_when_the_user_changed_it(tmp_path):
-    from colorplug.gimp_install import CONFIG_NAME, install
-    from colorplug.options import DEFAULT_VIVIDNESS
+    from colorplug.defaults import DEFAULT_VIVIDNESS
+    from colorplug.gimp.install import CONFIG_NAME, install
 
     config = json.loads((install(tmp_path) / CONFIG_NAME).read_text(encoding="utf-8"))
     assert marshal.default_vividness(config) == DEFAULT_VIVIDNESS  # what the dialog shows

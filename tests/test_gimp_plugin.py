@@ -16,9 +16,11 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2lab
 
-from colorplug.gimp_install import install
-from colorplug.metrics import psnr
+from colorplug.color.metrics import psnr
+from colorplug.gimp.install import install
 from tests.gimp3 import engine_paths, gimp_root, run_batch, run_dialog
+
+pytestmark = pytest.mark.slow  # a real GIMP 3, headless
 
 PROCEDURE = "plug-in-colorplug-colorize"
 HINT_DOT = (40, 100)  # top-left of the 6x6 red dot of the hint layer (on the cat's gray-brown fur)
@@ -329,7 +331,7 @@ def test_missing_engine_gives_an_execution_error(gimp, workspace):
 
 
 def test_install_and_uninstall(tmp_path):
-    from colorplug.gimp_install import uninstall
+    from colorplug.gimp.install import uninstall
 
     folder = install(tmp_path / "profile", python="/opt/python")
     plugin = folder / "colorplug_gimp.py"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from colorplug.hints import HintError, hints_from_rgba, resize_hints, sample_points, simulate
-from colorplug.lab import AB_SCALE, rgb_to_lab
+from colorplug.color.lab import AB_SCALE, rgb_to_lab
+from colorplug.hints.maps import HintError, hints_from_rgba, resize_hints, sample_points, simulate
 
 
 def red_dot_image(height: int, width: int, top: int, left: int, size: int = 2):

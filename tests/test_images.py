@@ -11,8 +11,10 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms, ImageOps
 
-from colorplug.images import ImageError, Picture, load_picture, save_picture
-from colorplug.png16 import encode_png16
+from colorplug.io.decode import load_picture
+from colorplug.io.encode import save_picture
+from colorplug.io.picture import ImageError, Picture
+from colorplug.io.png16 import encode_png16
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ import pytest
 import torch
 from skimage.color import lab2rgb, rgb2lab
 
-from colorplug.lab import (
+from colorplug.color.lab import (
     denormalize_ab,
     lab_to_rgb,
     normalize_ab,

@@ -6,8 +6,10 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from colorplug.chroma import BIN_COUNT
-from colorplug.model import ARCHITECTURES, HINT_CHANNELS, count_parameters, create_model, fuse_for_inference
+from colorplug.color.chroma import BIN_COUNT
+from colorplug.nets.fuse import fuse_for_inference
+from colorplug.nets.lite0_unet import HINT_CHANNELS
+from colorplug.nets.registry import ARCHITECTURES, count_parameters, create_model
 
 
 def macs_at_256(model: torch.nn.Module) -> float:
@@ -89,7 +91,7 @@ def test_fused_lite0_gives_the_same_output():
 
 def test_architectures_without_hint_inputs_refuse_hints():
     model = create_model("seed", 0.125)
-    assert not model.supports_hints and create_model("lite0-unet").supports_hints
+    assert not ARCHITECTURES["seed"].takes_hints and ARCHITECTURES["lite0-unet"].takes_hints
     with pytest.raises(ValueError, match="no colour hints"):
         model(torch.zeros(1, 1, 32, 32), torch.zeros(1, HINT_CHANNELS, 32, 32))
 

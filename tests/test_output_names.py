@@ -13,12 +13,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from colorplug_cli.main import main
 from PIL import Image
 
-from colorplug.files import atomic_path, remove_stale_temporaries
-from colorplug.provenance import is_colorplug_output
+from colorplug.io.files import atomic_path, remove_stale_temporaries
+from colorplug.io.provenance import is_colorplug_output
+from colorplug.jobs.plan import in_shard
 
 
 def invoke(*args):
@@ -171,7 +173,7 @@ def test_file_names_of_255_bytes_work(tmp_path, photos, tiny_weights):
 HOLDER = """
 import sys, time
 from pathlib import Path
-from colorplug.files import atomic_path
+from colorplug.io.files import atomic_path
 with atomic_path(Path(sys.argv[1])) as temp:
     temp.write_bytes(b"in progress")
     print(temp, flush=True)
@@ -201,13 +203,18 @@ def test_only_provably_stale_temporaries_are_removed(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["done.txt"]
 
 
+@pytest.mark.slow
 def test_two_runs_into_one_folder_at_once_both_succeed(tmp_path, photos, tiny_weights):
-    """The README's job-array case: two shards started together on one output folder."""
+    """The README's job-array case: two shards started together on one output folder, the second while
+    the first is writing (and so cleaning up temporaries while the first holds some)."""
     source, out = tmp_path / "in", tmp_path / "out"
     source.mkdir()
-    for index in range(16):
+    names = [f"p{index:03d}" for index in range(200)]
+    first_shard = [name for name in names if in_shard(Path(name), 1, 2)][:20]  # most of the work
+    second_shard = [name for name in names if in_shard(Path(name), 2, 2)][:6]
+    for index, name in enumerate(first_shard + second_shard):
         Image.fromarray(np.roll(photos["chelsea"], index * 7, axis=1)).convert("L").resize((1200, 800)).save(
-            source / f"p{index:02d}.png"
+            source / f"{name}.png"
         )
     command = [sys.executable, "-m", "colorplug_cli.main", "run", str(source), "-o", str(out)]
     command += ["--weights", str(tiny_weights)]
@@ -216,9 +223,14 @@ def test_two_runs_into_one_folder_at_once_both_succeed(tmp_path, photos, tiny_we
     while not (out.is_dir() and any(out.iterdir())) and time.monotonic() < deadline:
         time.sleep(0.01)  # the second run starts (and cleans up) while the first is writing
     second = subprocess.Popen([*command, "--shard", "2/2"], stderr=subprocess.PIPE, text=True)
+    assert first.poll() is None, "the first run ended before the second started"
     results = [(run.wait(timeout=300), run.stderr.read()) for run in (first, second)]
     assert all(code == 0 for code, _ in results), results
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in source.iterdir())
+    written = {name: (out / f"{name}.png").stat().st_mtime for name in first_shard + second_shard}
+    first_last = max(written[name] for name in first_shard)
+    second_first = min(written[name] for name in second_shard)
+    assert first_last > second_first, "the two runs never wrote at the same time"
 
 
 def test_in_place_reruns_with_shards_skip_their_own_outputs(tmp_path, photos, tiny_weights):

@@ -8,11 +8,11 @@ import json
 
 import torch
 
-from colorplug import precision
-from colorplug.chroma import ab_bins, classification_loss
-from colorplug.colorizer import load_network
-from colorplug.data import to_lab_batch
-from colorplug.model import create_model
+from colorplug.color.chroma import ab_bins, classification_loss
+from colorplug.engine.network import load_network
+from colorplug.nets.registry import create_model
+from colorplug.training import precision
+from colorplug.training.data import to_lab_batch
 from tests.test_training_errors import colour_folder, train
 
 
@@ -45,7 +45,7 @@ def test_bf16_losses_and_gradients_match_fp32_within_a_tolerance(photos):
     """The loss to 1%; the heads' gradients closely; the whole gradient of the trained network to a
     cosine of 0.85 (early encoder layers sum many rounded terms: bf16 adds noise there, far less than
     another mini-batch would; tools/precision_curve.py compares whole training curves)."""
-    model, _ = load_network("general")
+    model = load_network("general").module
     model.train()
     rgb = torch.stack([torch.from_numpy(p[:96, :96].copy()).permute(2, 0, 1) for p in photos.values()])
     lightness, target, _ = to_lab_batch(rgb)

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from colorplug.images import ImageError, load_picture
-from colorplug.lab import lab_to_rgb, rgb_to_lab
+from colorplug.color.lab import lab_to_rgb, rgb_to_lab
+from colorplug.io.decode import load_picture
+from colorplug.io.picture import ImageError
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

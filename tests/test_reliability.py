@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from colorplug_cli.main import main
 from PIL import Image
 
-from colorplug import images as images_module
+from colorplug.io import encode as encode_module
 
 COLORPLUG = [sys.executable, "-m", "colorplug_cli.main"]
 
@@ -46,6 +46,7 @@ def complete_image(path: Path) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_killed_run_never_leaves_partial_outputs_and_rerun_does_the_rest(tmp_path, photos, tiny_weights):
     source, out = tmp_path / "in", tmp_path / "out"
     make_folder(source, photos, 150, size=384)
@@ -105,6 +106,7 @@ def losses(log: Path) -> dict[int, str]:
     return {int(row.split(",")[0]): row.split(",")[3] for row in rows}
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_and_matches_an_uninterrupted_run(tmp_path, photos):
     data = tmp_path / "data"
     for index in range(4):
@@ -136,7 +138,7 @@ def test_killed_training_resumes_and_matches_an_uninterrupted_run(tmp_path, phot
 def test_full_disk_leaves_no_partial_file_and_a_clear_line(tmp_path, photos, tiny_weights, monkeypatch):
     source, out = tmp_path / "in", tmp_path / "out"
     make_folder(source, photos, 3)
-    real_save = images_module._save_8bit
+    real_save = encode_module._save_8bit
 
     def filling_save(picture, temp, fmt, quality):
         real_save(picture, temp, fmt, quality)
@@ -144,7 +146,7 @@ def test_full_disk_leaves_no_partial_file_and_a_clear_line(tmp_path, photos, tin
             handle.write(b"\0" * 10)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(temp))
 
-    monkeypatch.setattr(images_module, "_save_8bit", filling_save)
+    monkeypatch.setattr(encode_module, "_save_8bit", filling_save)
     result = CliRunner().invoke(main, ["run", str(source), "-o", str(out), "--weights", str(tiny_weights)])
     assert result.exit_code == 1
     assert result.stderr.count("No space left on device") == 3

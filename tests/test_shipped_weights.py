@@ -8,9 +8,9 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorplug import Colorizer
-from colorplug.evaluate import evaluate
-from colorplug.metrics import psnr
-from colorplug.weights import default_weights_name, read_manifest
+from colorplug.color.metrics import psnr
+from colorplug.evaluation.run import evaluate
+from colorplug.nets.weights import default_weights_name, read_manifest
 from tests.conftest import TEST_DATA
 
 SHIPPED = read_manifest()

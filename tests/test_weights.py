@@ -7,14 +7,16 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from colorplug import weights as weights_module
-from colorplug.colorizer import load_network
-from colorplug.weights import (
+from colorplug.engine.network import load_network
+from colorplug.nets import weights as weights_module
+from colorplug.nets.registry import NetworkConfig
+from colorplug.nets.weights import (
     WeightsError,
     cached_path,
     ensure_cached,
@@ -85,9 +87,9 @@ def test_unknown_name_lists_the_known_ones(shipped):
 
 
 def test_a_weights_file_path_loads_directly(tiny_weights):
-    model, loaded = load_network(tiny_weights)
-    assert loaded.arch == "seed" and loaded.width == 0.0625
-    assert not model.training
+    network = load_network(tiny_weights)
+    assert network.config.arch == "seed" and network.config.width == 0.0625
+    assert not network.module.training
 
 
 class Exploit:
@@ -119,28 +121,40 @@ def test_files_that_are_not_weights_are_refused(tmp_path):
 def test_weights_for_another_architecture_are_refused(tmp_path, tiny_weights):
     state = read_weights_file(tiny_weights).state_dict
     wrong = tmp_path / "wrong.pt"
-    save_weights_file(wrong, "unet", 0.0625, state)
+    save_weights_file(wrong, NetworkConfig.of("unet", 0.0625), state)
     with pytest.raises(WeightsError, match="do not fit architecture unet"):
         load_network(wrong)
 
 
+CACHE_FILLER = """
+import json, sys, time
+from pathlib import Path
+from colorplug.nets.weights import ensure_cached, read_manifest, sha256_of
+folder, start_at = Path(sys.argv[1]), float(sys.argv[2])
+entry = read_manifest(folder)["big"]
+time.sleep(max(0.0, start_at - time.monotonic()))  # every process starts filling at the same moment
+began = time.monotonic()
+path = ensure_cached(entry, folder)
+ended = time.monotonic()
+assert sha256_of(path) == entry.sha256
+print(json.dumps({"path": str(path), "began": began, "ended": ended}))
+"""
+
+
+@pytest.mark.slow
 def test_two_processes_filling_the_cache_at_once_both_succeed(tmp_path, monkeypatch, private_home):
     big = tmp_path / "big"
     big.mkdir()
-    state = {"w": torch.randn(8_000_000)}  # 16 MB in fp16: copying takes a moment
-    sha = save_weights_file(big / "big.pt", "seed", 1.0, state)
+    state = {"w": torch.randn(24_000_000)}  # 48 MB in fp16: hashing and copying take a moment
+    sha = save_weights_file(big / "big.pt", NetworkConfig.of("seed", 1.0), state)
     (big / "manifest.json").write_text(
         json.dumps({"weights": {"big": {"file": "big.pt", "sha256": sha, "arch": "seed", "width": 1.0}}})
     )
-    script = (
-        "from pathlib import Path; from colorplug.weights import ensure_cached, read_manifest, sha256_of;"
-        f"f = Path({str(big)!r}); e = read_manifest(f)['big']; p = ensure_cached(e, f);"
-        "assert sha256_of(p) == e.sha256; print(p)"
-    )
     env = {**os.environ, "COLORPLUG_HOME": str(private_home)}
+    start_at = time.monotonic() + 5  # after every process has started and imported what it needs
     runs = [
         subprocess.Popen(
-            [sys.executable, "-c", script],
+            [sys.executable, "-c", CACHE_FILLER, str(big), str(start_at)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -150,7 +164,9 @@ def test_two_processes_filling_the_cache_at_once_both_succeed(tmp_path, monkeypa
     ]
     outputs = [run.communicate(timeout=120) for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
-    cached = Path(outputs[0][0].strip())
+    reports = [json.loads(stdout) for stdout, _ in outputs]
+    assert max(r["began"] for r in reports) < min(r["ended"] for r in reports), "they never overlapped"
+    cached = Path(reports[0]["path"])
     assert sha256_of(cached) == sha
     assert [p.name for p in cached.parent.iterdir()] == [cached.name]  # no temporary files left
 
@@ -164,3 +180,27 @@ def test_weights_run_at_the_size_they_were_trained_at(shipped, tiny_weights):
     assert Colorizer("tiny", device="cpu").render_size == 96
     assert Colorizer("tiny", device="cpu", render_size=200).render_size == 200
     assert Colorizer(tiny_weights, device="cpu").render_size == 256  # a file without the field
+
+
+def test_weights_files_say_what_network_they_hold(tmp_path, tiny_weights):
+    network = NetworkConfig.of("lite0-unet", 0.25, ("regression", "classes"))
+    assert network.takes_hints and network.predicts_distribution and network.memory_format == "contiguous"
+    path = tmp_path / "new.pt"
+    save_weights_file(path, network, {"w": torch.zeros(2)})
+    assert torch.load(path, weights_only=True)["network"] == network.to_dict()
+    assert read_weights_file(path).network == network
+    old = read_weights_file(tiny_weights)  # written without the config: derived from arch, width, heads
+    payload = torch.load(tiny_weights, weights_only=True)
+    del payload["network"]
+    torch.save(payload, tmp_path / "old.pt")
+    assert read_weights_file(tmp_path / "old.pt").network == old.network == NetworkConfig.of("seed", 0.0625)
+
+
+def test_the_shipped_weights_predate_the_network_config_and_still_load():
+    from colorplug.nets.weights import shipped_dir
+
+    for entry in read_manifest().values():
+        payload = torch.load(shipped_dir() / entry.file, weights_only=True)
+        assert "network" not in payload  # files are never rewritten: their config is derived
+        config = read_weights_file(shipped_dir() / entry.file).network
+        assert (config.arch, config.width) == (entry.arch, entry.width)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds and installs the wheel
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -40,8 +42,9 @@ def test_wheel_contains_engine_cli_plugin_and_default_weights(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     manifest = json.loads((ROOT / "weights" / "manifest.json").read_text())
     default = next(item for item in manifest["weights"].values() if item.get("default"))
+    engine = {p.relative_to(ROOT).as_posix() for p in (ROOT / "colorplug").rglob("*.py")}
+    assert engine <= names  # every subpackage
     assert {
-        "colorplug/colorizer.py",
         "colorplug_cli/main.py",
         "colorplug_weights/manifest.json",
         f"colorplug_weights/{default['file']}",

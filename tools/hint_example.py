@@ -15,7 +15,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from colorplug import Colorizer
-from colorplug.images import load_picture, picture_to_pil
+from colorplug.io.decode import load_picture
+from colorplug.io.picture import picture_to_pil
 
 DOT = 7
 TILE = 320

@@ -30,7 +30,7 @@ def points(kind: str, summaries: list[dict]) -> list[tuple[float, float, float]]
             figures = summary["model"]
             rows.append((summary["vividness"], figures["psnr"], figures["colorfulness_ratio"]))
         else:
-            count = summary.get("hints", 0)
+            count = summary.get("hint_points", summary.get("hints", 0))  # "hints": summaries up to 0.1.0
             figures = summary["hinted"] if count else summary["model"]
             rows.append((count, figures["psnr"], figures["colorfulness_ratio"]))
     if kind == "hints" and all(row[0] for row in rows):  # N = 0: the no-hint figures of the same run

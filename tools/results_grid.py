@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from colorplug import Colorizer
-from colorplug.evaluate import gray_baseline, grid_image, ground_truth
-from colorplug.inputs import find_images
+from colorplug.evaluation.report import grid_image
+from colorplug.evaluation.truth import gray_baseline, ground_truth
+from colorplug.jobs.inputs import find_images
 
 PHOTOS = 4
 
@@ -32,7 +33,7 @@ def main() -> None:
     paths = [item.path for item in find_images([args.folder])[0]]
     rows = []
     for index in np.linspace(0, len(paths) - 1, PHOTOS).round().astype(int):
-        truth = ground_truth(paths[index], "seed", None)
+        truth = ground_truth(paths[index], "paper", None)
         rows.append((gray_baseline(truth.color), colorizer.colorize_pictures([truth])[0].color, truth.color))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     grid_image(rows).save(args.out, quality=90)

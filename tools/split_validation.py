@@ -14,7 +14,7 @@ import os
 import random
 from pathlib import Path
 
-from colorplug.inputs import find_images
+from colorplug.jobs.inputs import find_images
 
 
 def main() -> None:

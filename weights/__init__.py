@@ -1,1 +1,1 @@
-"""The shipped weights files and their manifest (data only; read by colorplug.weights)."""
+"""The shipped weights files and their manifest (data only; read by colorplug.nets.weights)."""

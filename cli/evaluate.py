@@ -1,0 +1,77 @@
+"""`colorplug eval`: parse the options, hand off to the evaluation layer, print the table and the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from colorplug_cli.options import batch_option, device_option, render_option, vividness_option, weights_option
+from colorplug_cli.progress import ProgressLine
+
+from colorplug.evaluation.protocols import ALIASES, PROTOCOLS
+
+PROTOCOL_HELP = "paper: 256x256 as in the founding paper; native: full size" + "".join(
+    f"; {alias}: the old name of {name}" for alias, name in ALIASES.items()
+)
+
+
+REPORT_HELP = "Write per_image.csv, summary.json and grid.png here."
+
+
+@click.command(name="eval")
+@click.argument("data", nargs=-1, required=True)
+@weights_option
+@click.option(
+    "--protocol",
+    default="paper",
+    show_default=True,
+    type=click.Choice([*PROTOCOLS, *ALIASES]),
+    help=PROTOCOL_HELP + ".",
+)
+@render_option
+@vividness_option
+@click.option(
+    "--hints",
+    "hint_points",
+    default=0,
+    type=click.IntRange(0, 1000),
+    help="Also colorize with N colour hints per image sampled from its ground truth (seeded), "
+    "reported beside the figures without hints.",
+)
+@device_option
+@click.option("--limit", default=0, type=click.IntRange(0), help="Use only the first N images (0: all).")
+@batch_option
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), help=REPORT_HELP)
+def evaluate(
+    data: tuple[str, ...],
+    protocol: str,
+    hint_points: int,
+    limit: int,
+    report_dir: Path | None,
+    **colorizer_settings,
+) -> None:
+    """Measure colorization of DATA folders of colour photos against the gray baseline.
+
+    \b
+    Example:
+      colorplug eval ../shared/data/general/test --report reports/general
+    """
+    from colorplug.engine.colorizer import Colorizer
+    from colorplug.evaluation.report import format_table, write_report
+    from colorplug.evaluation.run import evaluate as run_evaluation
+
+    colorizer = Colorizer(**colorizer_settings)
+    progress = ProgressLine(0, "evaluating")
+
+    def show(done: int, total: int) -> None:
+        progress.total = total
+        progress.update(done)
+
+    report = run_evaluation(colorizer, list(data), protocol, limit, progress=show, hint_points=hint_points)
+    progress.clear()
+    click.echo(format_table(report.summary))
+    for line in report.summary["skipped"]:
+        click.echo(f"colorplug: skipped {line}", err=True)
+    if report_dir:
+        written = write_report(report, report_dir)
+        click.echo("report: " + ", ".join(str(path) for path in written))

@@ -1,0 +1,1 @@
+"""Colour hints: hint images as hint maps, and carrying each hint's correction over its region."""

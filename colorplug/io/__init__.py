@@ -1,0 +1,1 @@
+"""Files in and out: the Picture type, decoding (Pillow, tifffile), EXIF, encoding, atomic writes."""

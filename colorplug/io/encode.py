@@ -1,0 +1,60 @@
+"""Writing a Picture: atomically, in the format its suffix names, 16-bit where the format allows, with
+the ICC profile, the descriptive EXIF and colorplug's mark as the Software (see provenance.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from colorplug.errors import one_line
+from colorplug.io.exif import marked_exif
+from colorplug.io.files import atomic_path, display_path
+from colorplug.io.formats import ALPHA_FORMATS, EXIF_FORMATS, FORMATS, SIXTEEN_BIT_FORMATS
+from colorplug.io.picture import ImageError, Picture, picture_to_array, picture_to_pil
+from colorplug.io.png16 import encode_png16
+from colorplug.io.tiff import save_tiff
+
+
+def format_for_suffix(suffix: str) -> str:
+    """Pillow format name for an output suffix such as '.jpg'."""
+    try:
+        return FORMATS[suffix.lower()]
+    except KeyError:
+        known = ", ".join(sorted(FORMATS))
+        raise ImageError(f"unsupported output type {suffix!r} (use one of {known})") from None
+
+
+def save_picture(picture: Picture, path: str | Path, quality: int = 95) -> None:
+    """Write a Picture atomically in the format its suffix names, 16-bit where the format allows."""
+    path = Path(path)
+    fmt = format_for_suffix(path.suffix)
+    if picture.alpha is not None and fmt not in ALPHA_FORMATS:
+        raise ImageError(f"{fmt} cannot store the alpha channel; write .png, .tif or .webp instead")
+    picture = replace(picture, exif=marked_exif(picture.exif))
+    try:
+        with atomic_path(path) as temp:
+            if fmt == "TIFF":
+                save_tiff(picture, temp)
+            elif fmt in SIXTEEN_BIT_FORMATS and picture.color.dtype == np.uint16:  # PNG
+                temp.write_bytes(encode_png16(picture_to_array(picture), picture.icc_profile, picture.exif))
+            else:
+                _save_8bit(picture, temp, fmt, quality)
+    except OSError as exc:
+        raise ImageError(f"cannot write {display_path(path)}: {exc.strerror or one_line(exc)}") from None
+
+
+def _save_8bit(picture: Picture, temp: Path, fmt: str, quality: int) -> None:
+    """JPEG, PNG and WebP (8 bits a sample) through Pillow."""
+    image = picture_to_pil(picture)
+    options: dict = {}
+    if picture.icc_profile:
+        options["icc_profile"] = picture.icc_profile
+    if picture.exif and fmt in EXIF_FORMATS:
+        options["exif"] = picture.exif
+    if fmt == "JPEG":
+        options.update(quality=quality, subsampling=0 if quality >= 90 else 2)
+    elif fmt == "WEBP":
+        options.update(quality=quality)
+    image.save(temp, format=fmt, **options)

@@ -1,0 +1,225 @@
+"""Photos as plain arrays: the Picture type, the size limit it is read under, and its adapters.
+
+A `Picture` holds colour samples (gray (H, W) or RGB (H, W, 3), uint8 or uint16), an optional alpha plane,
+the ICC profile and EXIF. Adapters turn every common Pillow mode (1, L, LA, I;16, I, F, P, PA, RGB, RGBA,
+CMYK, YCbCr, LAB...) and PNG colour keys (tRNS, as alpha) into those arrays, and numpy arrays and PIL
+images into Pictures and back. Reading files is decode.py's job, writing them encode.py's.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from PIL import Image, ImageCms
+
+from colorplug.errors import ColorplugError, SettingError, one_line
+
+_LOW_BIT_GRAY_SCALE = {"L;2": 85, "L;4": 17}  # PNG gray of 2 or 4 bits is stretched to 0..255 on decoding
+
+
+class ImageError(ColorplugError):
+    """An input that cannot be read or an output that cannot be written."""
+
+
+class PixelLimitError(ImageError, SettingError):
+    """An image declaring more pixels than `max_pixels` allows (a possible decompression bomb)."""
+
+    def __init__(self, limit: int, size: tuple[int, int] | None = None) -> None:
+        self.limit, self.size = limit, size  # the size the header declares, when it is known
+        declared = f"{size[0]}x{size[1]} = {megapixels(size[0] * size[1])}" if size else "too many pixels"
+        super().__init__(
+            "image declares {declared}, over the limit of {limit_mp} "
+            "(possible decompression bomb; raise {max_pixels} to allow)",
+            ["max_pixels"],
+            declared=declared,
+            limit_mp=megapixels(limit),
+        )
+
+
+@dataclass
+class Picture:
+    """A decoded photo: colour samples, optional alpha and the metadata to carry to the output."""
+
+    color: np.ndarray  # (H, W) gray or (H, W, 3) sRGB; uint8 or uint16
+    alpha: np.ndarray | None = None  # (H, W), same dtype as color
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.color.dtype not in (np.uint8, np.uint16):
+            raise ImageError(f"samples must be uint8 or uint16, got {self.color.dtype}")
+        if not (self.color.ndim == 2 or (self.color.ndim == 3 and self.color.shape[2] == 3)):
+            raise ImageError(f"colour samples must be (H, W) or (H, W, 3), got {self.color.shape}")
+        if self.color.shape[0] == 0 or self.color.shape[1] == 0:
+            raise ImageError("image has no pixels")
+
+    @property
+    def height(self) -> int:
+        return self.color.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.color.shape[1]
+
+    @property
+    def is_gray(self) -> bool:
+        return self.color.ndim == 2
+
+
+def to_uint8(samples: np.ndarray) -> np.ndarray:
+    """Round 16-bit samples to 8 bits (identity for uint8)."""
+    if samples.dtype == np.uint8:
+        return samples
+    return ((samples.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def megapixels(pixels: float) -> str:
+    """A pixel count in megapixels, as error messages give it."""
+    return f"{pixels / 1e6:.0f} MP" if pixels >= 10e6 else f"{pixels / 1e6:.3g} MP"
+
+
+def check_size(width: int, height: int, max_pixels: int | None) -> None:
+    """Refuse an image whose header declares no pixels or more than `max_pixels`, before decoding it."""
+    if width <= 0 or height <= 0:
+        raise ImageError(f"image declares no pixels ({width}x{height})")
+    if max_pixels is not None and width * height > max_pixels:
+        raise PixelLimitError(max_pixels, (width, height))
+
+
+def standard_depth(samples: np.ndarray) -> np.ndarray:
+    """uint8 or uint16 samples from any sample type (bool, signed or wider integers, floats)."""
+    samples = samples.astype(samples.dtype.newbyteorder("="), copy=False)
+    if samples.dtype in (np.uint8, np.uint16):
+        return samples
+    if samples.dtype == bool:
+        return samples.astype(np.uint8) * np.uint8(255)
+    white, whole = _nominal_white(samples)
+    scaled = np.clip(np.nan_to_num(samples.astype(np.float32) / np.float32(white)), 0.0, 1.0)
+    if whole and white <= 255:
+        return np.rint(scaled * 255).astype(np.uint8)
+    return np.rint(scaled * 65535).astype(np.uint16)
+
+
+def _nominal_white(samples: np.ndarray) -> tuple[float, bool]:
+    """The value that means white, and whether the samples are whole numbers.
+
+    Signed 8/16-bit integers use their type's maximum. Wider integers and floats do not say, so the values
+    decide: floats within [0, 1] or with fractions are on a 0..1 scale (brighter HDR values clip); whole
+    numbers up to 255 or 65535 are 8- or 16-bit values (as Pillow's modes I and F hold them); larger ones
+    use the full range of their type (the largest value, for floats).
+    """
+    integer = samples.dtype.kind in "iu"
+    if integer and samples.dtype.itemsize <= 2:
+        return float(np.iinfo(samples.dtype).max), True
+    finite = samples if integer else samples[np.isfinite(samples)]
+    top = float(finite.max(initial=0))
+    if not integer and (top <= 1 or not np.all(finite == np.round(finite))):
+        return 1.0, False
+    full = float(np.iinfo(samples.dtype).max) if integer else top
+    return next((limit for limit in (255.0, 65535.0) if top <= limit), full), True
+
+
+def colour_key(image: Image.Image) -> int | tuple[int, ...] | None:
+    """A PNG tRNS colour key of a gray or RGB image, in the decoded samples' scale (call before load)."""
+    key = image.info.get("transparency")
+    if image.mode not in ("1", "L", "RGB", "I;16", "I;16B") or not isinstance(key, (int, tuple)):
+        return None
+    raw_mode = image.tile[0].args if image.tile else None
+    return key * _LOW_BIT_GRAY_SCALE.get(raw_mode, 1) if isinstance(key, int) else key
+
+
+def key_alpha(color: np.ndarray, key: int | tuple[int, ...]) -> np.ndarray:
+    """Alpha from a colour key: transparent where the colour equals the key, opaque elsewhere."""
+    matches = color == np.asarray(key, dtype=color.dtype)
+    if color.ndim == 3:
+        matches = matches.all(axis=-1)
+    return np.where(matches, 0, np.iinfo(color.dtype).max).astype(color.dtype)
+
+
+def arrays_from_pil(
+    image: Image.Image, key: int | tuple[int, ...] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Colour and alpha arrays for any Pillow mode; `key` is a tRNS colour key that becomes alpha."""
+    mode = image.mode
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode in ("PA", "RGBa", "RGBX"):
+        image = image.convert("RGBA" if mode != "RGBX" else "RGB")
+    elif mode in ("1", "La"):
+        image = image.convert("L" if mode == "1" else "LA")
+    elif mode == "CMYK":
+        image = cmyk_to_rgb(image)
+    elif mode not in ("L", "LA", "RGB", "RGBA") and not mode.startswith(("I", "F")):
+        image = image.convert("RGB")  # YCbCr, LAB, HSV...
+    samples = standard_depth(np.asarray(image))
+    if image.mode in ("LA", "RGBA"):
+        color = samples[..., 0] if image.mode == "LA" else samples[..., :3]
+        return color.copy(), samples[..., -1].copy()
+    return samples.copy(), None if key is None else key_alpha(samples, key)
+
+
+def cmyk_to_rgb(image: Image.Image) -> Image.Image:
+    """CMYK -> sRGB through the embedded profile when there is one, else Pillow's plain formula."""
+    profile = image.info.get("icc_profile")
+    if profile:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass
+    return image.convert("RGB")
+
+
+def picture_from_pil(image: Image.Image) -> Picture:
+    """Wrap an in-memory PIL image (orientation left as it is: the caller owns the pixels' layout)."""
+    try:
+        key = colour_key(image)
+        image.load()
+        color, alpha = arrays_from_pil(image, key)
+    except Exception as exc:  # whatever the image's plugin raises
+        raise ImageError(f"cannot read PIL image: {one_line(exc)}") from None
+    icc = image.info.get("icc_profile") if image.mode in ("RGB", "RGBA", "P", "PA") else None
+    return Picture(color=color, alpha=alpha, icc_profile=icc or None)
+
+
+def picture_from_array(samples: np.ndarray) -> Picture:
+    """Wrap an array: (H, W) or (H, W, 1..4); uint8, uint16 or float in [0, 1] (stored as uint16)."""
+    array = np.asarray(samples)
+    if array.dtype.kind == "f":
+        array = np.rint(np.clip(np.nan_to_num(array), 0.0, 1.0) * 65535).astype(np.uint16)
+    elif array.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"array dtype must be uint8, uint16 or float, got {array.dtype}")
+    if array.ndim == 3 and array.shape[2] in (1, 2):
+        return Picture(
+            color=array[..., 0].copy(), alpha=array[..., 1].copy() if array.shape[2] == 2 else None
+        )
+    if array.ndim == 3 and array.shape[2] == 4:
+        return Picture(color=array[..., :3].copy(), alpha=array[..., 3].copy())
+    if array.ndim in (2, 3):
+        return Picture(color=array)
+    raise ImageError(f"array must be (H, W) or (H, W, C) with C in 1..4, got {array.shape}")
+
+
+def picture_to_array(picture: Picture) -> np.ndarray:
+    """(H, W, 3) or (H, W, 4) samples, alpha last when present."""
+    color = picture.color[..., None] if picture.is_gray else picture.color
+    if picture.alpha is None:
+        return color
+    return np.concatenate((color, picture.alpha[..., None]), axis=-1)
+
+
+def picture_to_pil(picture: Picture) -> Image.Image:
+    """An 8-bit PIL image (L, LA, RGB or RGBA) with the ICC profile in its info."""
+    samples = to_uint8(picture_to_array(picture))
+    image = Image.fromarray(samples[..., 0] if samples.shape[2] == 1 else samples)
+    if picture.icc_profile:
+        image.info["icc_profile"] = picture.icc_profile
+    return image
+
+
+def replace_color(picture: Picture, color: np.ndarray) -> Picture:
+    """The same picture (alpha, profile, metadata) with new colour samples."""
+    return replace(picture, color=color, notes=list(picture.notes))

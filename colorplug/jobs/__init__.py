@@ -1,0 +1,1 @@
+"""Colorizing many files: inputs found, outputs planned, the output folder prepared, batches run."""

@@ -1,0 +1,205 @@
+"""Deciding where each input's colorized copy goes, before any pixel is read.
+
+Every output name, the fallback to .png for transparency included, is decided here and passes one check:
+never an input file, never outside the output folder, never the output of two inputs, and never an
+existing file unless overwriting is asked for (existing outputs are skipped, so an interrupted run is
+simply started again). Outputs never become inputs: files found in folders or by patterns that say
+colorplug made them (see provenance.py) are left out, and neither the output folder nor the hints folder
+is searched when it lies inside an input folder. A file the user names directly is always taken.
+`shard` splits the work for several machines by the output's name without its extension, so inputs that
+could collide (a.gif and a.png) always land in the same shard, where the check sees them.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from colorplug.errors import ColorplugError, SettingError
+from colorplug.io.decode import declares_alpha
+from colorplug.io.files import display_path
+from colorplug.io.formats import ALPHA_FORMATS, FORMATS
+from colorplug.io.provenance import is_colorplug_output
+from colorplug.jobs.inputs import IMAGE_SUFFIXES, InputFile
+
+DEFAULT_SUFFIX = ".png"  # for inputs whose own type cannot be written (e.g. .gif), and for transparency
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file and where its colorized version goes."""
+
+    source: Path
+    target: Path
+    hints: Path | None = None  # the hint image of this photo, if any
+    note: str | None = None  # said when the job is done (e.g. the output type changed for transparency)
+
+
+@dataclass
+class Plan:
+    """Jobs to do, outputs already there, and inputs that cannot be planned (one line each)."""
+
+    jobs: list[Job] = field(default_factory=list)
+    existing: list[Job] = field(default_factory=list)
+    problems: list[tuple[Path, str]] = field(default_factory=list)
+    earlier_outputs: list[Path] = field(default_factory=list)  # colorplug's outputs found among the inputs
+
+
+def in_shard(relative: Path, index: int, count: int) -> bool:
+    """Whether a relative path belongs to shard `index` of `count`: a hash of the path, so the split is
+    the same on every machine whatever order the file system lists files in."""
+    if count == 1:
+        return True
+    digest = hashlib.sha256(relative.as_posix().encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count == index - 1
+
+
+def output_suffix(source: Path, fmt: str | None) -> str:
+    """The output's suffix: the requested format's, else the input's own when it can be written."""
+    if fmt:
+        suffix = "." + fmt.lower().lstrip(".")
+        if suffix not in FORMATS:
+            raise ColorplugError(f"unknown output format {fmt!r} (use {', '.join(sorted(FORMATS))})")
+        return suffix
+    return source.suffix.lower() if source.suffix.lower() in FORMATS else DEFAULT_SUFFIX
+
+
+def hint_files(hints: Path | None, inputs: list[InputFile]) -> dict[Path, Path | str]:
+    """Each input's hint image (or a one-line problem): `hints` is one hint image for one photo, or a
+    folder holding hint images under the photos' relative paths and names, with any image extension
+    (colorplug's own outputs there are not hint images). Photos with no hint image are left out."""
+    if hints is None:
+        return {}
+    if not hints.is_dir():
+        if len(inputs) != 1:
+            raise SettingError(
+                "{hints} {path} is one hint image but {count} photos were given: "
+                "give a folder of hint images named like the photos",
+                ["hints"],
+                path=display_path(hints),
+                count=len(inputs),
+            )
+        return {inputs[0].path: hints}
+    found: dict[Path, Path | str] = {}
+    for item in inputs:
+        pattern = str(hints / item.relative.parent / glob.escape(item.relative.stem)) + ".*"
+        matches = sorted(
+            Path(p)
+            for p in glob.glob(pattern)
+            if Path(p).suffix.lower() in IMAGE_SUFFIXES and not is_colorplug_output(Path(p))
+        )
+        if len(matches) > 1:
+            found[item.path] = "several hint images: " + ", ".join(p.name for p in matches)
+        elif matches:
+            found[item.path] = matches[0]
+    return found
+
+
+def _inside(child: Path | str, parent: Path | str) -> bool:
+    child_real, parent_real = os.path.realpath(child), os.path.realpath(parent)
+    return os.path.commonpath([child_real, parent_real]) == parent_real
+
+
+def _root_of(item: InputFile) -> Path:
+    """The folder an input was found in (its path without its relative part)."""
+    path = item.path
+    for _ in item.relative.parts:
+        path = path.parent
+    return path
+
+
+def _in_subfolder(item: InputFile, folder: Path) -> bool:
+    """Whether an input was found inside `folder`, a subfolder of the folder the search started in."""
+    root = _root_of(item)
+    nested = _inside(folder, root) and os.path.realpath(folder) != os.path.realpath(root)
+    return nested and _inside(item.path, folder)
+
+
+def plan_jobs(
+    inputs: list[InputFile],
+    out_dir: Path,
+    *,
+    fmt: str | None = None,
+    name_suffix: str = "",
+    overwrite: bool = False,
+    shard: tuple[int, int] = (1, 1),
+    hints: Path | None = None,
+) -> Plan:
+    """Map inputs to outputs under `out_dir` (see the module docstring)."""
+    if os.sep in name_suffix or (os.altsep and os.altsep in name_suffix):
+        raise SettingError("{name_suffix} must not contain a path separator", ["name_suffix"])
+    skipped_folders = [out_dir, *([hints] if hints is not None and hints.is_dir() else [])]
+    searched = [item for item in inputs if not any(_in_subfolder(item, folder) for folder in skipped_folders)]
+    plan = Plan()
+    planned = [_output_of(item, out_dir, fmt, name_suffix, shard, plan) for item in searched]
+    planned = [output for output in planned if output is not None]
+    hinted = hint_files(hints, [output.item for output in planned])
+    # every input stays protected, those in skipped folders too: a user's own file is never overwritten
+    protected = {os.path.realpath(item.path): item for item in inputs}
+    protected |= {os.path.realpath(path): None for path in hinted.values() if isinstance(path, Path)}
+    claimed: dict[str, Path] = {}
+    for output in planned:
+        hint = hinted.get(output.item.path)
+        problem = hint if isinstance(hint, str) else _refusal(output.target, out_dir, protected, claimed)
+        if problem:
+            plan.problems.append((output.item.path, problem))
+            continue
+        claimed[os.path.realpath(output.target)] = output.item.path
+        job = Job(output.item.path, output.target, hint, output.note)
+        (plan.existing if os.path.lexists(output.target) and not overwrite else plan.jobs).append(job)
+    return plan
+
+
+@dataclass(frozen=True)
+class _Output:
+    """Where an input's result goes, before the checks against the other inputs and outputs."""
+
+    item: InputFile
+    target: Path
+    note: str | None
+
+
+def _output_of(
+    item: InputFile, out_dir: Path, fmt: str | None, name_suffix: str, shard: tuple[int, int], plan: Plan
+) -> _Output | None:
+    """The output of one input, or None when it is not this shard's, an earlier output of colorplug
+    (recorded in `plan`) or cannot be placed inside the output folder (a problem in `plan`)."""
+    relative = item.relative
+    if relative.is_absolute() or ".." in relative.parts:
+        plan.problems.append((item.path, "input path would place its output outside the output folder"))
+        return None
+    stem = relative.with_name(relative.stem + name_suffix)
+    if not in_shard(stem, *shard):
+        return None
+    if not item.named and is_colorplug_output(item.path):
+        plan.earlier_outputs.append(item.path)
+        return None
+    suffix, note = output_suffix(item.path, fmt), None
+    if FORMATS[suffix] not in ALPHA_FORMATS and declares_alpha(item.path):
+        note = f"has transparency, which {suffix} cannot hold: wrote {DEFAULT_SUFFIX}"
+        suffix = DEFAULT_SUFFIX
+    return _Output(item, out_dir / stem.with_name(stem.name + suffix), note)
+
+
+def _refusal(
+    target: Path, out_dir: Path, protected: dict[str, InputFile | None], claimed: dict[str, Path]
+) -> str | None:
+    """Why an output may not be written (outside the output folder, an input, another's), else None."""
+    real_target = os.path.realpath(target)
+    if not _inside(target, out_dir):
+        return f"output {target} would leave the output folder (a link?)"
+    if real_target in protected and _is_a_photo(protected[real_target]):
+        refusal = "refusing to overwrite it (choose another output folder or a name suffix)"
+        return f"output {target} is an input file: {refusal}"
+    if real_target in claimed:
+        return f"output {target} is also the output of {claimed[real_target]}"
+    return None
+
+
+def _is_a_photo(item: InputFile | None) -> bool:
+    """Whether a file the run reads must be protected: a hint image (None), a photo the user named, or a
+    photo that is not an earlier output of colorplug (those are outputs, replaced only when overwriting)."""
+    return item is None or item.named or not is_colorplug_output(item.path)

@@ -1,0 +1,1 @@
+"""The colorization networks: registry, building blocks, architectures and their weights files."""
