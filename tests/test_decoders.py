@@ -46,5 +46,6 @@ def test_region_stops_at_a_lightness_edge():
 
 def test_decode_without_a_distribution_is_the_regression():
     ab = torch.rand(1, 2, SIZE, SIZE)
-    out = decode(Chroma(ab, None), torch.zeros(3, 2), torch.ones(3), 0.4, torch.zeros(1, 1, SIZE, SIZE), "region")
+    flat = torch.zeros(1, 1, SIZE, SIZE)
+    out = decode(Chroma(ab, None), torch.zeros(3, 2), torch.ones(3), 0.4, flat, "region")
     assert out is ab
