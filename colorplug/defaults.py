@@ -3,7 +3,7 @@ help, the GIMP installer writes them into the plug-in's configuration, the engin
 
 from __future__ import annotations
 
-DEFAULT_VIVIDNESS = 0.4  # chosen on a validation split: see README.md, "Vividness"
+DEFAULT_VIVIDNESS = 0.2  # chosen on validation splits with the decoder: README.md, "Vividness and decoding"
 MAX_VIVIDNESS = 1.5
 DEFAULT_SATURATION = 1.0
 MAX_SATURATION = 4.0
@@ -14,4 +14,4 @@ DEFAULT_MAX_PIXELS = 150_000_000  # images declaring more are refused (decompres
 # How a colour distribution becomes one colour per pixel (color/decoders.py has them by these names);
 # the default was chosen on validation photos (see the README's decoder section).
 DECODER_NAMES = ("annealed", "region")
-DEFAULT_DECODER = "annealed"
+DEFAULT_DECODER = "region"

@@ -99,6 +99,7 @@ FLAT = torch.zeros(1, 1, 8, 8)  # the network's input L (unused by the annealed 
 
 
 def test_decode_undoes_the_rebalancing_to_the_degree_asked():
+    """The annealed mean moves from gray towards the rare red as the vividness rises."""
     bins = ab_bins()
     gray = bins.abs().sum(1).argmin()
     red = ((bins - torch.tensor([50.0, 40.0])) ** 2).sum(1).argmin()
@@ -107,9 +108,9 @@ def test_decode_undoes_the_rebalancing_to_the_degree_asked():
     weights = torch.ones(BIN_COUNT)
     weights[red] = 20.0  # red was rare: the loss up-weighted it 20 times
     chroma = Chroma(torch.zeros(1, 2, 8, 8), logits)
-    likely = decode(chroma, bins, weights, 0.0, FLAT)  # red's weight divided out: gray
-    rebalanced = decode(chroma, bins, weights, 1.0, FLAT)
+    likely = decode(chroma, bins, weights, 0.0, FLAT, "annealed")  # red's weight divided out: gray
+    rebalanced = decode(chroma, bins, weights, 1.0, FLAT, "annealed")
     assert likely.shape == rebalanced.shape == (1, 2, 8, 8)
     assert likely[0, 0].abs().max() < 2 / 128
     assert 15 / 128 < rebalanced[0, 0].mean() < 35 / 128  # between gray and red
-    assert decode(chroma, bins, weights, 1.5, FLAT)[0, 0].mean() > rebalanced[0, 0].mean()
+    assert decode(chroma, bins, weights, 1.5, FLAT, "annealed")[0, 0].mean() > rebalanced[0, 0].mean()

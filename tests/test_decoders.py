@@ -1,4 +1,4 @@
-"""Decoders: the names the CLI offers are the engine's, the annealed default is today's decode, and the
+"""Decoders: the names the CLI offers are the engine's, the annealed mean is the previous decode, and the
 region decoder keeps one colour per region where the annealed mean mixes two into gray."""
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def default_vividness(config: dict) -> float:
     """The engine's default vividness, written into the configuration when the plug-in was installed
     (for a configuration written before there was one, the engine's default of this plug-in's release;
     `colorplug gimp install` rewrites the configuration)."""
-    return float(config.get("default_vividness", 0.4))
+    return float(config.get("default_vividness", 0.2))
 
 
 def requested_vividness(config: dict, vividness: float) -> float | None:
