@@ -67,7 +67,7 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ColorplugError(f"cannot create {display_path(target.parent)}: {exc.strerror}") from None
-        save_picture(picture, target)
+        save_picture(picture, target, overwrite=job.overwrite)
         return JobResult(job, written=target, notes=notes)
     except Exception as exc:  # one file's failure must not stop the others
         return JobResult(job, error=exc)

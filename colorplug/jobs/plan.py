@@ -36,6 +36,7 @@ class Job:
     target: Path
     hints: Path | None = None  # the hint image of this photo, if any
     note: str | None = None  # said when the job is done (e.g. the output type changed for transparency)
+    overwrite: bool = False  # whether the output may replace a file (else never, even one made meanwhile)
 
 
 @dataclass
@@ -148,7 +149,7 @@ def plan_jobs(
             plan.problems.append((output.item.path, problem))
             continue
         claimed[os.path.realpath(output.target)] = output.item.path
-        job = Job(output.item.path, output.target, hint, output.note)
+        job = Job(output.item.path, output.target, hint, output.note, overwrite)
         (plan.existing if os.path.lexists(output.target) and not overwrite else plan.jobs).append(job)
     return plan
 
