@@ -237,3 +237,51 @@ def test_rename_no_replace_refuses_in_every_fallback(tmp_path, monkeypatch, way)
     assert (tmp_path / "b").read_text() == "theirs"
     files.rename_no_replace(tmp_path / "a", tmp_path / "c")
     assert (tmp_path / "c").read_text() == "mine" and not (tmp_path / "a").exists()
+
+
+def hint_image(path: Path, size=(96, 72)) -> Path:
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    image.putpixel((10, 10), (255, 0, 0, 255))
+    image.save(path)
+    return path
+
+
+@pytest.mark.parametrize("shard", ["1/1", "1/3", "2/3", "3/3"])
+def test_one_hint_image_for_a_folder_is_refused_in_every_shard(folder, tmp_path, lite_weights, shard):
+    hints = hint_image(tmp_path / "hint.png")
+    command = ["run", folder, "-o", tmp_path / "out", "--weights", lite_weights, "--hints", hints]
+    result = invoke(*command, "--shard", shard)
+    assert result.exit_code == 2, result.output
+    assert "is one hint image but several photos were given" in result.stderr
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_one_hint_image_for_one_photo_still_applies(folder, tmp_path, lite_weights):
+    hints = hint_image(tmp_path / "hint.png")
+    out = tmp_path / "out"
+    result = invoke("run", folder / "coffee.jpg", "-o", out, "--weights", lite_weights, "--hints", hints)
+    assert result.exit_code == 0, result.output
+    assert [path.name for path in out.iterdir()] == ["coffee.jpg"]
+
+
+def test_hints_naming_the_input_folder_are_refused(folder, tmp_path, lite_weights):
+    result = invoke("run", folder, "-o", tmp_path / "out", "--weights", lite_weights, "--hints", folder)
+    assert result.exit_code == 2, result.output
+    assert "holds the photos themselves" in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option", [["--vividness", "0.5"], ["--hints", "HINTS"]])
+def test_options_the_weights_cannot_honour_are_refused_even_when_every_output_exists(
+    folder, tmp_path, tiny_weights, option
+):
+    (tmp_path / "hints").mkdir()
+    option = [str(tmp_path / "hints") if value == "HINTS" else value for value in option]
+    fresh = invoke("run", folder, "-o", tmp_path / "fresh", "--weights", tiny_weights, *option)
+    assert fresh.exit_code == 2, fresh.output
+    assert not (tmp_path / "fresh").exists()  # a refused run leaves no empty output folder
+    out = tmp_path / "out"
+    assert invoke("run", folder, "-o", out, "--weights", tiny_weights).exit_code == 0
+    rerun = invoke("run", folder, "-o", out, "--weights", tiny_weights, *option)
+    assert rerun.exit_code == 2, rerun.output
+    assert rerun.stderr.startswith("colorplug: error: ") and rerun.stderr.count("\n") == 1

@@ -97,6 +97,17 @@ def _check_decoder(decoder: str) -> str:
     return decoder
 
 
+def _count_mismatch(images: int, hints: int) -> str:
+    """What a batch with not as many hints as images (None for none) is told.
+
+    >>> _count_mismatch(2, 1)
+    '2 images but 1 hint entry: give one per image (None where an image has none)'
+    """
+    said_images = f"{images} image" + ("" if images == 1 else "s")
+    said_hints = f"{hints} hint " + ("entry" if hints == 1 else "entries")
+    return f"{said_images} but {said_hints}: give one per image (None where an image has none)"
+
+
 class Colorizer:
     """Colorize grayscale photos at full resolution with a trained network.
 
@@ -214,7 +225,7 @@ class Colorizer:
             )
         if isinstance(hints, torch.Tensor):
             if tuple(hints.shape) != (3, picture.height, picture.width):
-                raise ValueError(
+                raise HintError(
                     f"a hint map must be (3, {picture.height}, {picture.width}), got {tuple(hints.shape)}"
                 )
             return hints.float()
@@ -270,7 +281,9 @@ class Colorizer:
         >>> [out.color.dtype for out in Colorizer("general", device="cpu").colorize_pictures([gray])]
         [dtype('uint16')]
         """
-        hints = [None] * len(pictures) if hints is None else hints
+        hints = [None] * len(pictures) if hints is None else list(hints)
+        if len(hints) != len(pictures):
+            raise HintError(_count_mismatch(len(pictures), len(hints)))
         prepared = [self.prepare(picture, given) for picture, given in zip(pictures, hints, strict=True)]
         results: list[Picture | None] = [None] * len(prepared)
         by_shape: dict[tuple[int, int], list[int]] = {}

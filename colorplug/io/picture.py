@@ -185,13 +185,23 @@ def picture_from_pil(image: Image.Image) -> Picture:
     return Picture(color=color, alpha=alpha, icc_profile=icc or None)
 
 
+def _native_samples(array: np.ndarray) -> np.ndarray:
+    """uint8 or uint16 samples in this machine's byte order, contiguous, from any byte order and any
+    strides (a read-only array is only read); floats in [0, 1] scaled in float32 (float16 cannot hold
+    65535: a float16 1.0 would overflow). Other dtypes: ImageError."""
+    if array.dtype.kind == "f":
+        unit = np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0)
+        return np.rint(unit * 65535).astype(np.uint16)
+    if array.dtype.kind != "u" or array.dtype.itemsize not in (1, 2):
+        raise ImageError(
+            f"array dtype must be uint8, uint16 or float, got {array.dtype} ({array.dtype.name})"
+        )
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+
+
 def picture_from_array(samples: np.ndarray) -> Picture:
     """Wrap an array: (H, W) or (H, W, 1..4); uint8, uint16 or float in [0, 1] (stored as uint16)."""
-    array = np.asarray(samples)
-    if array.dtype.kind == "f":
-        array = np.rint(np.clip(np.nan_to_num(array), 0.0, 1.0) * 65535).astype(np.uint16)
-    elif array.dtype not in (np.uint8, np.uint16):
-        raise ImageError(f"array dtype must be uint8, uint16 or float, got {array.dtype}")
+    array = _native_samples(np.asarray(samples))
     if array.ndim == 3 and array.shape[2] in (1, 2):
         return Picture(
             color=array[..., 0].copy(), alpha=array[..., 1].copy() if array.shape[2] == 2 else None
