@@ -285,3 +285,20 @@ def test_options_the_weights_cannot_honour_are_refused_even_when_every_output_ex
     rerun = invoke("run", folder, "-o", out, "--weights", tiny_weights, *option)
     assert rerun.exit_code == 2, rerun.output
     assert rerun.stderr.startswith("colorplug: error: ") and rerun.stderr.count("\n") == 1
+
+
+def test_foreign_messages_holding_control_characters_stay_one_printable_line():
+    from colorplug.errors import one_line
+
+    message = one_line(OSError("cannot identify image file 'a\x1b[2J\tb\udcff.jpg'\nsecond line"))
+    assert message == "cannot identify image file 'a\\x1b[2J\\tb\\xff.jpg'"
+    assert one_line(KeyError("k\x07"), with_type=True) == "KeyError: 'k\\x07'"
+
+
+def test_plan_refusals_escape_the_names_they_give(tmp_path, tiny_weights):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.new("L", (16, 16)).save(folder / "x\x1b.jpg", format="JPEG")
+    result = invoke("run", folder / "x\x1b.jpg", "-o", folder, "--weights", tiny_weights)
+    assert result.exit_code == 1 and "is an input file" in result.stderr
+    assert "\x1b" not in result.stderr and "x\\x1b.jpg" in result.stderr

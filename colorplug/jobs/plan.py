@@ -221,12 +221,12 @@ def _refusal(
     """Why an output may not be written (outside the output folder, an input, another's), else None."""
     real_target = os.path.realpath(target)
     if not _inside(target, out_dir):
-        return f"output {target} would leave the output folder (a link?)"
+        return f"output {display_path(target)} would leave the output folder (a link?)"
     if real_target in protected and _is_a_photo(protected[real_target]):
         refusal = "refusing to overwrite it (choose another output folder or a name suffix)"
-        return f"output {target} is an input file: {refusal}"
+        return f"output {display_path(target)} is an input file: {refusal}"
     if real_target in claimed:
-        return f"output {target} is also the output of {claimed[real_target]}"
+        return f"output {display_path(target)} is also the output of {display_path(claimed[real_target])}"
     return None
 
 
