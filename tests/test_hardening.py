@@ -271,7 +271,7 @@ def test_hints_naming_the_input_folder_are_refused(folder, tmp_path, lite_weight
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("option", [["--vividness", "0.5"], ["--hints", "HINTS"]])
+@pytest.mark.parametrize("option", [["--vividness", "0.5"], ["--hints", "HINTS"], ["--decoder", "region"]])
 def test_options_the_weights_cannot_honour_are_refused_even_when_every_output_exists(
     folder, tmp_path, tiny_weights, option
 ):

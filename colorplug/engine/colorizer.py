@@ -144,7 +144,7 @@ class Colorizer:
         self.render_size = _check_render_size(render_size or network.render_size or DEFAULT_RENDER_SIZE)
         self.saturation = _check_saturation(saturation)
         self.vividness = self._vividness(vividness)
-        self.decoder = _check_decoder(decoder or DEFAULT_DECODER)
+        self.decoder = self._decoder(decoder)
         self.device = pick_device(device)
         # BatchNorm folded into the convs; channels_last where it is the faster layout (plain convs)
         self.memory_format = MEMORY_FORMATS.get(self.config.memory_format, torch.contiguous_format)
@@ -169,6 +169,16 @@ class Colorizer:
                 name=self.weights_name,
             )
         return None
+
+    def _decoder(self, decoder: str | None) -> str:
+        """The decoder of the colour distribution; one named for weights without it is refused."""
+        if decoder is not None and not self.config.predicts_distribution:
+            raise SettingError(
+                "weights {name!r} predict no colour distribution to decode: leave {decoder} at its default",
+                ["decoder"],
+                name=self.weights_name,
+            )
+        return _check_decoder(decoder or DEFAULT_DECODER)
 
     def predict_ab(self, lightness_small: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted chroma (N, 2, h, w) in LAB units, on the CPU, for L (N, 1, h, w) in [0, 100] and
