@@ -302,3 +302,30 @@ def test_plan_refusals_escape_the_names_they_give(tmp_path, tiny_weights):
     result = invoke("run", folder / "x\x1b.jpg", "-o", folder, "--weights", tiny_weights)
     assert result.exit_code == 1 and "is an input file" in result.stderr
     assert "\x1b" not in result.stderr and "x\\x1b.jpg" in result.stderr
+
+
+def test_a_16_bit_photo_bound_for_jpeg_is_composed_at_8_bits_as_its_16_bit_result_rounded(
+    tmp_path, photos, tiny_weights, monkeypatch
+):
+    import numpy as np
+    import tifffile
+
+    from colorplug.engine.colorizer import Colorizer
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    gray = np.asarray(Image.fromarray(photos["coffee"]).convert("L").resize((96, 72)), np.uint16) * 257
+    tifffile.imwrite(folder / "scan.tif", gray, photometric="minisblack")
+    finished, finish = [], Colorizer.finish
+
+    def spy(self, prepared, ab, dtype=None):
+        finished.append((finish(self, prepared, ab, dtype), finish(self, prepared, ab)))
+        return finished[-1][0]
+
+    monkeypatch.setattr(Colorizer, "finish", spy)
+    result = invoke("run", folder, "-o", tmp_path / "out", "--weights", tiny_weights, "--format", "jpg")
+    assert result.exit_code == 0, result.output
+    ((eight, sixteen),) = finished
+    assert eight.color.dtype == np.uint8 and sixteen.color.dtype == np.uint16
+    rounded = (sixteen.color.astype(np.uint32) * 255 + 32767) // 65535
+    assert np.abs(eight.color.astype(int) - rounded.astype(int)).max() <= 1

@@ -126,3 +126,21 @@ def test_eval_on_tiny_and_colourless_photos_writes_valid_json(tmp_path, lite_wei
     assert "7x7 window" in summary["undefined"]["model.ssim"]
     assert "no colour" in summary["undefined"]["gray_baseline.colorfulness_ratio"]
     assert isinstance(summary["model"]["psnr"], float)  # finite figures stay numbers
+
+
+def test_rounding_16_to_8_bits_is_exact_and_needs_no_full_size_temporaries():
+    import tracemalloc
+
+    from colorplug.io.picture import to_uint8
+
+    codes = np.arange(65536, dtype=np.uint16)
+    assert np.array_equal(
+        to_uint8(codes), ((codes.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    )
+    big = np.random.default_rng(0).integers(0, 65536, (2000, 2000, 3), dtype=np.uint16)
+    tracemalloc.start()
+    out = to_uint8(big)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2 * out.nbytes  # the output and a few small blocks (uint32 of the photo: 8x)
+    assert np.array_equal(out[::97, ::89], to_uint8(np.ascontiguousarray(big[::97, ::89])))

@@ -251,8 +251,9 @@ class Colorizer:
         except (ColorplugError, TypeError) as exc:  # said of the hints, not of the photo
             raise HintError(f"{given}: {exc}") from None
 
-    def finish(self, prepared: Prepared, ab_small: torch.Tensor) -> Picture:
-        """Scale, gamut-fit and upsample predicted chroma (2, h, w) onto the full-size L.
+    def finish(self, prepared: Prepared, ab_small: torch.Tensor, dtype: Any = None) -> Picture:
+        """Scale, gamut-fit and upsample predicted chroma (2, h, w) onto the full-size L, as samples of
+        `dtype` (None: the picture's own; uint8 for a 16-bit photo bound for an 8-bit file).
 
         >>> colorizer = Colorizer("general", device="cpu")
         >>> prepared = colorizer.prepare(Picture(np.full((30, 40), 128, np.uint8)))
@@ -264,7 +265,7 @@ class Colorizer:
         if not bool(torch.isfinite(scaled).all()):  # e.g. a saturation set to NaN after construction
             raise ColorplugError(f"colour scaled by saturation {self.saturation} is not finite")
         ab = compose.fit_to_gamut(small, scaled)
-        rgb = compose.compose(prepared.lightness, ab, prepared.picture.color.dtype)
+        rgb = compose.compose(prepared.lightness, ab, dtype or prepared.picture.color.dtype)
         return replace_color(prepared.picture, rgb)
 
     def predict_prepared(self, batch: Sequence[Prepared]) -> list[torch.Tensor]:

@@ -133,9 +133,11 @@ def _nulls_for_non_finite(value, place: str, undefined: dict[str, str]):
             _nulls_for_non_finite(item, f"{place}{index}.", undefined) for index, item in enumerate(value)
         ]
     if isinstance(value, float) and not math.isfinite(value):
-        name = place.rstrip(".")
-        undefined[name] = UNDEFINED_BECAUSE.get(
-            name.rsplit(".", 1)[-1], f"not finite ({value}) on these photos"
-        )
-        return None
+        return _undefined(place.rstrip("."), value, undefined)
     return value
+
+
+def _undefined(name: str, value: float, undefined: dict[str, str]) -> None:
+    """Record why the figure at `name` is undefined; None, the JSON for it."""
+    why = f"not finite ({value}) on these photos"
+    undefined[name] = UNDEFINED_BECAUSE.get(name.rsplit(".", 1)[-1], why)

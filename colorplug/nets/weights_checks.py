@@ -31,19 +31,23 @@ def state_dict_problem(state_dict: Any) -> str | None:
     >>> state_dict_problem({"w": torch.zeros(2)}) is None, state_dict_problem({"w": 3})
     (True, "its entry 'w' is of type int, not a tensor")
     """
-    import torch
-
     if not isinstance(state_dict, dict) or not state_dict:
         return "its state_dict is not a table of named tensors"
-    for key, value in state_dict.items():
-        if not isinstance(key, str):
-            return f"its state_dict has a key that is not a name ({type(key).__name__})"
-        if not isinstance(value, torch.Tensor):
-            return f"its entry {key!r} is of type {type(value).__name__}, not a tensor"
-        if value.is_complex() or value.dtype == torch.bool or value.is_quantized:
-            return f"its entry {key!r} has dtype {value.dtype}, not a real number type"
-        if value.is_floating_point() and not bool(value.isfinite().all()):
-            return f"it holds non-finite values (NaN or infinity) in {key}: damaged weights"
+    problems = (_entry_problem(key, value) for key, value in state_dict.items())
+    return next((problem for problem in problems if problem is not None), None)
+
+
+def _entry_problem(key: Any, value: Any) -> str | None:
+    import torch
+
+    if not isinstance(key, str):
+        return f"its state_dict has a key that is not a name ({type(key).__name__})"
+    if not isinstance(value, torch.Tensor):
+        return f"its entry {key!r} is of type {type(value).__name__}, not a tensor"
+    if value.is_complex() or value.dtype == torch.bool or value.is_quantized:
+        return f"its entry {key!r} has dtype {value.dtype}, not a real number type"
+    if value.is_floating_point() and not bool(value.isfinite().all()):
+        return f"it holds non-finite values (NaN or infinity) in {key}: damaged weights"
     return None
 
 
