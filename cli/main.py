@@ -22,6 +22,7 @@ from colorplug_cli.train import train
 from colorplug_cli.weights import weights
 
 from colorplug.errors import ColorplugError
+from colorplug.io.files import Terminated, stop_cleanly_on_sigterm
 from colorplug.version import __version__
 
 
@@ -39,6 +40,7 @@ class ColorplugGroup(click.Group):
 
     def main(self, *args, **kwargs):
         """click's own usage errors as one line (click prints the usage and a hint around them)."""
+        stop_cleanly_on_sigterm()  # SIGTERM cleans up like Ctrl-C: no temporary or partial file left
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.UsageError as exc:
@@ -59,9 +61,10 @@ class ColorplugGroup(click.Group):
         except ColorplugError as exc:
             command = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
             raise CLIError(say(exc, command)) from None
-        except KeyboardInterrupt:
-            click.echo("colorplug: interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated): files are cleaned up by now
+            stopped = isinstance(exc, Terminated)
+            click.echo(f"colorplug: {'terminated' if stopped else 'interrupted'}", err=True)
+            sys.exit(143 if stopped else 130)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line, the traceback only on request

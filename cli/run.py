@@ -111,12 +111,16 @@ def run(inputs: tuple[str, ...], out_dir: Path, workers: int | None, quiet: bool
     if job.found_nothing:
         sys.exit(1)
     report.note_earlier_outputs(len(job.plan.earlier_outputs))
-    job.prepare_output()
     report.start_clock()
-    if job.plan.jobs:
-        from colorplug.engine.colorizer import Colorizer
+    from colorplug.engine.colorizer import Colorizer
 
-        report.follow(job.colorize(Colorizer(**settings), workers))
+    # the weights read and every option checked against them before any folder is made, even when every
+    # output exists already: a refused run is refused on every rerun, and leaves nothing behind
+    colorizer = Colorizer(**settings)
+    job.check_colorizer(colorizer)
+    job.prepare_output()
+    if job.plan.jobs:
+        report.follow(job.colorize(colorizer, workers))
     report.finish(len(job.plan.existing), out_dir)
 
 

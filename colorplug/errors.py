@@ -45,7 +45,23 @@ def one_line(exc: BaseException, *, with_type: bool = False, name: Callable[[str
         return exc.strerror
     text = exc.worded(name) if isinstance(exc, SettingError) else str(exc)
     lines = text.strip().splitlines()
-    text = lines[0] if lines else ""
+    text = printable(lines[0]) if lines else ""
     if with_type and not isinstance(exc, (ColorplugError, OSError)):
         return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return text or type(exc).__name__
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would not print as itself escaped (control characters,
+    and the bytes of undecodable file names that Python carries as lone surrogates, shown as \\x..).
+
+    >>> printable("caf\\udce9\\x1b[31m\\tok été")
+    'caf\\\\xe9\\\\x1b[31m\\\\tok été'
+    """
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    if "\udc80" <= ch <= "\udcff":  # os.fsdecode's stand-in for an undecodable byte
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    return ch.encode("unicode_escape").decode("ascii")

@@ -220,8 +220,20 @@ def _encode(linear: np.ndarray, out: np.ndarray) -> None:
         for channel in range(3):
             np.take(_encode_table(), codes[channel], out=out[:, channel], mode="clip")
         return
-    encoded = linear_to_srgb(torch.from_numpy(linear)).numpy()
-    out[...] = np.rint(encoded * 65535).T
+    _encode_16bit(linear)
+    out[...] = linear.T
+
+
+def _encode_16bit(linear: np.ndarray) -> None:
+    """Clipped linear values -> 16-bit sRGB codes (as rounded floats), in place: lab.linear_to_srgb's
+    curve, with the scaling folded in and no full-block temporaries but the (rare) toe's."""
+    toe = linear <= np.float32(0.0031308)
+    toe_codes = linear[toe] * np.float32(12.92 * 65535)
+    np.power(linear, np.float32(1 / 2.4), out=linear)
+    linear *= np.float32(1.055 * 65535)
+    linear -= np.float32(0.055 * 65535)
+    linear[toe] = toe_codes
+    np.rint(linear, out=linear)
 
 
 def compose(lightness_full: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype) -> np.ndarray:

@@ -97,6 +97,17 @@ def _check_decoder(decoder: str) -> str:
     return decoder
 
 
+def _count_mismatch(images: int, hints: int) -> str:
+    """What a batch with not as many hints as images (None for none) is told.
+
+    >>> _count_mismatch(2, 1)
+    '2 images but 1 hint entry: give one per image (None where an image has none)'
+    """
+    said_images = f"{images} image" + ("" if images == 1 else "s")
+    said_hints = f"{hints} hint " + ("entry" if hints == 1 else "entries")
+    return f"{said_images} but {said_hints}: give one per image (None where an image has none)"
+
+
 class Colorizer:
     """Colorize grayscale photos at full resolution with a trained network.
 
@@ -133,7 +144,7 @@ class Colorizer:
         self.render_size = _check_render_size(render_size or network.render_size or DEFAULT_RENDER_SIZE)
         self.saturation = _check_saturation(saturation)
         self.vividness = self._vividness(vividness)
-        self.decoder = _check_decoder(decoder or DEFAULT_DECODER)
+        self.decoder = self._decoder(decoder)
         self.device = pick_device(device)
         # BatchNorm folded into the convs; channels_last where it is the faster layout (plain convs)
         self.memory_format = MEMORY_FORMATS.get(self.config.memory_format, torch.contiguous_format)
@@ -158,6 +169,16 @@ class Colorizer:
                 name=self.weights_name,
             )
         return None
+
+    def _decoder(self, decoder: str | None) -> str:
+        """The decoder of the colour distribution; one named for weights without it is refused."""
+        if decoder is not None and not self.config.predicts_distribution:
+            raise SettingError(
+                "weights {name!r} predict no colour distribution to decode: leave {decoder} at its default",
+                ["decoder"],
+                name=self.weights_name,
+            )
+        return _check_decoder(decoder or DEFAULT_DECODER)
 
     def predict_ab(self, lightness_small: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted chroma (N, 2, h, w) in LAB units, on the CPU, for L (N, 1, h, w) in [0, 100] and
@@ -214,7 +235,7 @@ class Colorizer:
             )
         if isinstance(hints, torch.Tensor):
             if tuple(hints.shape) != (3, picture.height, picture.width):
-                raise ValueError(
+                raise HintError(
                     f"a hint map must be (3, {picture.height}, {picture.width}), got {tuple(hints.shape)}"
                 )
             return hints.float()
@@ -230,8 +251,9 @@ class Colorizer:
         except (ColorplugError, TypeError) as exc:  # said of the hints, not of the photo
             raise HintError(f"{given}: {exc}") from None
 
-    def finish(self, prepared: Prepared, ab_small: torch.Tensor) -> Picture:
-        """Scale, gamut-fit and upsample predicted chroma (2, h, w) onto the full-size L.
+    def finish(self, prepared: Prepared, ab_small: torch.Tensor, dtype: Any = None) -> Picture:
+        """Scale, gamut-fit and upsample predicted chroma (2, h, w) onto the full-size L, as samples of
+        `dtype` (None: the picture's own; uint8 for a 16-bit photo bound for an 8-bit file).
 
         >>> colorizer = Colorizer("general", device="cpu")
         >>> prepared = colorizer.prepare(Picture(np.full((30, 40), 128, np.uint8)))
@@ -243,7 +265,7 @@ class Colorizer:
         if not bool(torch.isfinite(scaled).all()):  # e.g. a saturation set to NaN after construction
             raise ColorplugError(f"colour scaled by saturation {self.saturation} is not finite")
         ab = compose.fit_to_gamut(small, scaled)
-        rgb = compose.compose(prepared.lightness, ab, prepared.picture.color.dtype)
+        rgb = compose.compose(prepared.lightness, ab, dtype or prepared.picture.color.dtype)
         return replace_color(prepared.picture, rgb)
 
     def predict_prepared(self, batch: Sequence[Prepared]) -> list[torch.Tensor]:
@@ -270,7 +292,9 @@ class Colorizer:
         >>> [out.color.dtype for out in Colorizer("general", device="cpu").colorize_pictures([gray])]
         [dtype('uint16')]
         """
-        hints = [None] * len(pictures) if hints is None else hints
+        hints = [None] * len(pictures) if hints is None else list(hints)
+        if len(hints) != len(pictures):
+            raise HintError(_count_mismatch(len(pictures), len(hints)))
         prepared = [self.prepare(picture, given) for picture, given in zip(pictures, hints, strict=True)]
         results: list[Picture | None] = [None] * len(prepared)
         by_shape: dict[tuple[int, int], list[int]] = {}

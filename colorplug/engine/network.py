@@ -10,6 +10,7 @@ from torch import nn
 
 from colorplug.nets.registry import NetworkConfig, create_model
 from colorplug.nets.weights import WeightsError, mismatch, resolve_weights
+from colorplug.nets.weights_checks import dtype_problem
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ def load_network(weights: str | os.PathLike | None = None) -> Network:
         module = create_model(config.arch, config.width)
     except ValueError as exc:
         raise WeightsError(f"weights {loaded.name!r}: {exc}") from None
+    problem = dtype_problem(module.state_dict(), loaded.state_dict)
+    if problem is not None:
+        raise WeightsError(f"weights {loaded.name!r} are not usable: {problem}")
     try:
         module.load_state_dict(loaded.float_state_dict())
     except RuntimeError as exc:

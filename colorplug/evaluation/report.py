@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,7 +96,48 @@ def write_report(report: EvalReport, folder: Path) -> list[Path]:
         writer.writeheader()
         writer.writerows(report.rows)
     with atomic_path(paths[1]) as temp:
-        temp.write_text(json.dumps(report.summary, indent=2) + "\n", encoding="utf-8")
+        temp.write_text(
+            json.dumps(json_safe(report.summary), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        )
     with atomic_path(paths[2]) as temp:
         grid_image(report.grid).save(temp, format="PNG")
     return paths
+
+
+# Why a figure can be undefined on some photos (written as null in summary.json, with the reason)
+UNDEFINED_BECAUSE = {
+    "ssim": "every photo is under SSIM's 7x7 window (smaller than 7 pixels on a side)",
+    "colorfulness_ratio": "the ground truth has no colour (colourfulness 0)",
+    "hinted_pixel_ciede2000_median": "no hint fell in the sRGB gamut",
+}
+
+
+def json_safe(summary: dict) -> dict:
+    """The summary with each NaN or infinite figure as None (JSON has neither), and `undefined`, a table
+    of each such figure's place and why it is undefined, so that the file is valid JSON.
+
+    >>> safe = json_safe({"model": {"ssim": float("nan"), "psnr": 20.0}})
+    >>> safe["model"], list(safe["undefined"])
+    ({'ssim': None, 'psnr': 20.0}, ['model.ssim'])
+    """
+    undefined: dict[str, str] = {}
+    safe = _nulls_for_non_finite(summary, "", undefined)
+    return {**safe, "undefined": undefined} if undefined else safe
+
+
+def _nulls_for_non_finite(value, place: str, undefined: dict[str, str]):
+    if isinstance(value, dict):
+        return {key: _nulls_for_non_finite(item, f"{place}{key}.", undefined) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [
+            _nulls_for_non_finite(item, f"{place}{index}.", undefined) for index, item in enumerate(value)
+        ]
+    if isinstance(value, float) and not math.isfinite(value):
+        return _undefined(place.rstrip("."), value, undefined)
+    return value
+
+
+def _undefined(name: str, value: float, undefined: dict[str, str]) -> None:
+    """Record why the figure at `name` is undefined; None, the JSON for it."""
+    why = f"not finite ({value}) on these photos"
+    undefined[name] = UNDEFINED_BECAUSE.get(name.rsplit(".", 1)[-1], why)

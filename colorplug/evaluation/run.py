@@ -188,7 +188,8 @@ def _hinted_summary(report: EvalReport, tally: _Tally, hint_points: int) -> dict
     """The figures with hints, and how closely the outputs follow them at the hinted pixels."""
     errors = np.concatenate(tally.hint_errors) if tally.hint_errors else np.zeros(0)
     hinted = {key: _mean(report.rows, f"hinted_{key}") for key in METRICS}
-    hinted["colorfulness_ratio"] = hinted["colorfulness"] / report.summary["truth_colorfulness"]
+    truth_mean = report.summary["truth_colorfulness"]
+    hinted["colorfulness_ratio"] = hinted["colorfulness"] / truth_mean if truth_mean else float("nan")
     hinted["delta_colorfulness"] = abs(hinted["colorfulness"] - report.summary["truth_colorfulness"])
     return {
         "hint_points": hint_points,

@@ -15,7 +15,7 @@ import numpy as np
 
 from colorplug.defaults import DEFAULT_SATURATION
 from colorplug.errors import ColorplugError, one_line
-from colorplug.io.files import atomic_path
+from colorplug.io.files import Terminated, atomic_path, stop_cleanly_on_sigterm
 
 DTYPES = {8: np.uint8, 16: np.uint16}
 # The engine's settings as the plug-in's dialog labels them (gimp_plugin/colorplug_gimp/colorplug_marshal.py).
@@ -77,8 +77,11 @@ def main(argv: list[str]) -> int:
         print("usage: python -m colorplug.gimp_bridge FOLDER", file=sys.stderr)
         return 2
     folder = Path(argv[0])
+    stop_cleanly_on_sigterm()  # the plug-in stops a run that times out: no partial output.raw then
     try:
         colorize_request(folder)
+    except Terminated:
+        return 143
     except Exception as exc:  # whatever happens, GIMP shows one line
         message = one_line(exc, with_type=not isinstance(exc, ValueError), name=_dialog_name)
         if isinstance(exc, MemoryError) or "out of memory" in message.lower():

@@ -25,8 +25,9 @@ EVAL_PATCH = 3  # evaluation: side of the patch revealed at each sampled point (
 ASPECT_TOLERANCE = 0.01
 
 
-class HintError(ColorplugError):
-    """A hint image that cannot be used for its photo."""
+class HintError(ColorplugError, ValueError):
+    """A hint image (or map, or list of them) that cannot be used for its photos; a ValueError too, as
+    these problems were before it existed."""
 
 
 def hints_from_rgba(rgb: np.ndarray, alpha: np.ndarray, height: int, width: int) -> torch.Tensor:

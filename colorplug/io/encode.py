@@ -10,7 +10,7 @@ import numpy as np
 
 from colorplug.errors import one_line
 from colorplug.io.exif import marked_exif
-from colorplug.io.files import atomic_path, display_path
+from colorplug.io.files import OutputExistsError, atomic_path, display_path
 from colorplug.io.formats import ALPHA_FORMATS, EXIF_FORMATS, FORMATS, SIXTEEN_BIT_FORMATS
 from colorplug.io.picture import ImageError, Picture, picture_to_array, picture_to_pil
 from colorplug.io.png16 import encode_png16
@@ -26,21 +26,29 @@ def format_for_suffix(suffix: str) -> str:
         raise ImageError(f"unsupported output type {suffix!r} (use one of {known})") from None
 
 
-def save_picture(picture: Picture, path: str | Path, quality: int = 95) -> None:
-    """Write a Picture atomically in the format its suffix names, 16-bit where the format allows."""
+def save_picture(picture: Picture, path: str | Path, quality: int = 95, overwrite: bool = True) -> None:
+    """Write a Picture atomically in the format its suffix names, 16-bit where the format allows.
+
+    With `overwrite` False an existing file is never replaced, even one that appears while this one is
+    being written (another run's finished output): ImageError then, and that file is kept.
+    """
     path = Path(path)
     fmt = format_for_suffix(path.suffix)
     if picture.alpha is not None and fmt not in ALPHA_FORMATS:
         raise ImageError(f"{fmt} cannot store the alpha channel; write .png, .tif or .webp instead")
     picture = replace(picture, exif=marked_exif(picture.exif))
     try:
-        with atomic_path(path) as temp:
+        with atomic_path(path, replace=overwrite) as temp:
             if fmt == "TIFF":
                 save_tiff(picture, temp)
             elif fmt in SIXTEEN_BIT_FORMATS and picture.color.dtype == np.uint16:  # PNG
                 temp.write_bytes(encode_png16(picture_to_array(picture), picture.icc_profile, picture.exif))
             else:
                 _save_8bit(picture, temp, fmt, quality)
+    except OutputExistsError:
+        raise ImageError(
+            f"{display_path(path)} was written meanwhile by another run: kept it (overwriting replaces it)"
+        ) from None
     except OSError as exc:
         raise ImageError(f"cannot write {display_path(path)}: {exc.strerror or one_line(exc)}") from None
 

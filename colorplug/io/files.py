@@ -9,8 +9,14 @@ is still writing (locked): only the former is removed.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import functools
 import os
 import secrets
+import signal
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +29,21 @@ except ImportError:  # Windows: no flock; fall back to the age of the file
 TEMP_SUFFIX = ".colorplug-tmp"
 STALE_AFTER_S = 10.0  # never treat a temporary file younger than this as stale (it may be being created)
 UNLOCKED_STALE_AFTER_S = 24 * 3600.0  # where locks are unavailable, only files this old count as stale
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM): raised like Ctrl-C, so every temporary file is removed."""
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """Make SIGTERM raise Terminated in the main thread (a program's entry point calls this), so a run
+    stopped while writing leaves no temporary or partial file, as Ctrl-C does; no-op off the main thread."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated(f"terminated by signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminate)
 
 
 def temp_sibling(target: Path) -> Path:
@@ -47,25 +68,92 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
+class OutputExistsError(FileExistsError):
+    """The target appeared while it was being written (another run finished it first) and may not be
+    replaced."""
+
+
+def _renameat2_no_replace(source: Path, target: Path) -> bool:
+    """rename(2) that fails with EEXIST instead of replacing (Linux renameat2 RENAME_NOREPLACE); False
+    where the C library or the file system does not offer it."""
+    libc = _libc()
+    function = getattr(libc, "renameat2", None) if libc is not None else None
+    if function is None:
+        return False
+    at_cwd, no_replace = -100, 1  # AT_FDCWD, RENAME_NOREPLACE
+    result = function(at_cwd, os.fsencode(source), at_cwd, os.fsencode(target), no_replace)
+    if result == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.EOPNOTSUPP):
+        return False  # e.g. a file system without the flag: try the next way
+    raise OSError(error, os.strerror(error), str(target))
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def rename_no_replace(source: Path, target: Path) -> None:
+    """Move `source` to `target` atomically, refusing (FileExistsError) when `target` exists at that
+    moment: renameat2's RENAME_NOREPLACE, else a hard link and an unlink, else (file systems with neither)
+    a check just before an ordinary rename.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "a").write_text("new"); (folder / "b").write_text("theirs")
+    3
+    6
+    >>> rename_no_replace(folder / "a", folder / "b")
+    Traceback (most recent call last):
+    ...
+    FileExistsError: [Errno 17] File exists: ...
+    """
+    if sys.platform.startswith("linux") and _renameat2_no_replace(source, target):
+        return
+    try:
+        os.link(source, target)  # fails with FileExistsError when target exists
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (FAT, some network file systems)
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        os.replace(source, target)
+        return
+    os.unlink(source)
+
+
 @contextlib.contextmanager
-def atomic_path(target: Path, fsync: bool = True) -> Iterator[Path]:
+def atomic_path(target: Path, fsync: bool = True, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path to write; on success it is renamed over `target`, on error removed.
 
-    The temporary file is created (exclusively) and locked before it is handed out.
+    The temporary file is created (exclusively) and locked before it is handed out. With `replace`
+    False, a `target` that exists by the time of the rename is left as it is (OutputExistsError).
     """
     temp = temp_sibling(target)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    if fcntl is None:  # no lock to hold (and Windows cannot rename a file that is open)
-        os.close(fd)
-        fd = -1
-    else:
-        fcntl.flock(fd, fcntl.LOCK_EX)
     try:
+        if fcntl is None:  # no lock to hold (and Windows cannot rename a file that is open)
+            os.close(fd)
+            fd = -1
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield temp
         if fsync:
             with open(temp, "rb+") as handle:  # the data written through any descriptor of the file
                 os.fsync(handle.fileno())
-        os.replace(temp, target)
+        if replace:
+            os.replace(temp, target)
+        else:
+            try:
+                rename_no_replace(temp, target)
+            except FileExistsError:
+                message = "written meanwhile by another run"
+                raise OutputExistsError(errno.EEXIST, message, str(target)) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()

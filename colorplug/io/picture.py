@@ -69,11 +69,26 @@ class Picture:
         return self.color.ndim == 2
 
 
+ROUNDING_BLOCK = 1 << 20  # samples rounded at a time: uint32 temporaries of 4 MB, not of the photo's size
+
+
 def to_uint8(samples: np.ndarray) -> np.ndarray:
-    """Round 16-bit samples to 8 bits (identity for uint8)."""
+    """Round 16-bit samples to 8 bits (identity for uint8), a block of rows at a time.
+
+    >>> to_uint8(np.array([0, 128, 32896, 65535], np.uint16))
+    array([  0,   0, 128, 255], dtype=uint8)
+    """
     if samples.dtype == np.uint8:
         return samples
-    return ((samples.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    out = np.empty(samples.shape, np.uint8)
+    flat_in, flat_out = samples.reshape(-1), out.reshape(-1)
+    for start in range(0, flat_in.size, ROUNDING_BLOCK):
+        block = flat_in[start : start + ROUNDING_BLOCK].astype(np.uint32)
+        block *= 255
+        block += 32767
+        block //= 65535
+        flat_out[start : start + ROUNDING_BLOCK] = block
+    return out
 
 
 def megapixels(pixels: float) -> str:
@@ -185,13 +200,28 @@ def picture_from_pil(image: Image.Image) -> Picture:
     return Picture(color=color, alpha=alpha, icc_profile=icc or None)
 
 
+def _floats_as_uint16(array: np.ndarray) -> np.ndarray:
+    """Float samples in [0, 1] (NaN as 0, clipped) as uint16, scaled in float32 whatever their width."""
+    unit = np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0)
+    return np.rint(unit * 65535).astype(np.uint16)
+
+
+def _native_samples(array: np.ndarray) -> np.ndarray:
+    """uint8 or uint16 samples in this machine's byte order, contiguous, from any byte order and any
+    strides (a read-only array is only read); floats in [0, 1] scaled in float32 (float16 cannot hold
+    65535: a float16 1.0 would overflow). Other dtypes: ImageError."""
+    if array.dtype.kind == "f":
+        return _floats_as_uint16(array)
+    if array.dtype.kind != "u" or array.dtype.itemsize not in (1, 2):
+        raise ImageError(
+            f"array dtype must be uint8, uint16 or float, got {array.dtype} ({array.dtype.name})"
+        )
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+
+
 def picture_from_array(samples: np.ndarray) -> Picture:
     """Wrap an array: (H, W) or (H, W, 1..4); uint8, uint16 or float in [0, 1] (stored as uint16)."""
-    array = np.asarray(samples)
-    if array.dtype.kind == "f":
-        array = np.rint(np.clip(np.nan_to_num(array), 0.0, 1.0) * 65535).astype(np.uint16)
-    elif array.dtype not in (np.uint8, np.uint16):
-        raise ImageError(f"array dtype must be uint8, uint16 or float, got {array.dtype}")
+    array = _native_samples(np.asarray(samples))
     if array.ndim == 3 and array.shape[2] in (1, 2):
         return Picture(
             color=array[..., 0].copy(), alpha=array[..., 1].copy() if array.shape[2] == 2 else None

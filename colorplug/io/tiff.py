@@ -30,6 +30,9 @@ from colorplug.io.picture import (
     to_uint8,
 )
 
+# Deflate at level 1 after horizontal differencing: on colorized 50 MP scans (benchmarks/big_scans.py),
+# 2.7x faster than level 6 without it and a third smaller at 8 bits, 13% faster and a fifth smaller at 16
+TIFF_COMPRESSION = {"compression": "zlib", "compressionargs": {"level": 1}, "predictor": True}
 SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 MAX_TIFF_SAMPLES = 8  # samples a pixel: CMYK with alpha takes 5
 # TIFF photometric -> colour samples: MinIsWhite, MinIsBlack, RGB, palette, separated (CMYK).
@@ -189,7 +192,7 @@ def save_tiff(picture: Picture, temp: Path) -> None:
         photometric="minisblack" if picture.is_gray else "rgb",
         extrasamples=["unassalpha"] if picture.alpha is not None else None,
         iccprofile=picture.icc_profile,
-        compression="zlib",
+        **TIFF_COMPRESSION,
         metadata=None,
         software=False,
         byteorder="<",

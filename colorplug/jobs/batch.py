@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from colorplug.engine.colorizer import Colorizer, Prepared
@@ -22,7 +23,7 @@ from colorplug.errors import ColorplugError
 from colorplug.io.decode import load_picture
 from colorplug.io.encode import format_for_suffix, save_picture
 from colorplug.io.files import display_path
-from colorplug.io.formats import ALPHA_FORMATS
+from colorplug.io.formats import ALPHA_FORMATS, SIXTEEN_BIT_FORMATS
 from colorplug.io.picture import Picture
 from colorplug.jobs.plan import Job
 
@@ -51,11 +52,18 @@ def _load(colorizer: Colorizer, job: Job) -> Prepared:
     return colorizer.prepare(load_picture(job.source, colorizer.max_pixels), job.hints)
 
 
+def _output_depth(prepared: Prepared, target: Path) -> type | None:
+    """uint8 for a photo without alpha bound for an 8-bit format (a 16-bit one is then composed at 8 bits:
+    no full-size 16-bit RGB to round), else None (the photo's own depth)."""
+    eight_bit_file = format_for_suffix(target.suffix) not in SIXTEEN_BIT_FORMATS
+    return np.uint8 if eight_bit_file and prepared.picture.alpha is None else None
+
+
 def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.Tensor) -> JobResult:
     """Compose the full-size result and write it; any failure becomes this job's error."""
     try:
-        picture: Picture = colorizer.finish(prepared, ab)
         target = job.target
+        picture: Picture = colorizer.finish(prepared, ab, _output_depth(prepared, target))
         notes = [*picture.notes, *([job.note] if job.note else [])]
         if picture.alpha is not None and format_for_suffix(target.suffix) not in ALPHA_FORMATS:
             raise ColorplugError(
@@ -67,7 +75,7 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ColorplugError(f"cannot create {display_path(target.parent)}: {exc.strerror}") from None
-        save_picture(picture, target)
+        save_picture(picture, target, overwrite=job.overwrite)
         return JobResult(job, written=target, notes=notes)
     except Exception as exc:  # one file's failure must not stop the others
         return JobResult(job, error=exc)

@@ -36,6 +36,7 @@ class Job:
     target: Path
     hints: Path | None = None  # the hint image of this photo, if any
     note: str | None = None  # said when the job is done (e.g. the output type changed for transparency)
+    overwrite: bool = False  # whether the output may replace a file (else never, even one made meanwhile)
 
 
 @dataclass
@@ -67,22 +68,26 @@ def output_suffix(source: Path, fmt: str | None) -> str:
     return source.suffix.lower() if source.suffix.lower() in FORMATS else DEFAULT_SUFFIX
 
 
-def hint_files(hints: Path | None, inputs: list[InputFile]) -> dict[Path, Path | str]:
+def hint_files(
+    hints: Path | None, inputs: list[InputFile], given: int | None = None
+) -> dict[Path, Path | str]:
     """Each input's hint image (or a one-line problem): `hints` is one hint image for one photo, or a
     folder holding hint images under the photos' relative paths and names, with any image extension
-    (colorplug's own outputs there are not hint images). Photos with no hint image are left out."""
+    (colorplug's own outputs there are not hint images). Photos with no hint image are left out.
+    `given` is how many photos were given in all, every shard together (default: len(inputs))."""
     if hints is None:
         return {}
     if not hints.is_dir():
-        if len(inputs) != 1:
+        count = len(inputs) if given is None else given
+        if count != 1:
             raise SettingError(
-                "{hints} {path} is one hint image but {count} photos were given: "
+                "{hints} {path} is one hint image but {count} were given: "
                 "give a folder of hint images named like the photos",
                 ["hints"],
                 path=display_path(hints),
-                count=len(inputs),
+                count="no photo" if count == 0 else f"{count} photos" if given is None else "several photos",
             )
-        return {inputs[0].path: hints}
+        return {inputs[0].path: hints} if inputs else {}
     found: dict[Path, Path | str] = {}
     for item in inputs:
         pattern = str(hints / item.relative.parent / glob.escape(item.relative.stem)) + ".*"
@@ -91,11 +96,36 @@ def hint_files(hints: Path | None, inputs: list[InputFile]) -> dict[Path, Path |
             for p in glob.glob(pattern)
             if Path(p).suffix.lower() in IMAGE_SUFFIXES and not is_colorplug_output(Path(p))
         )
+        if any(_same_file(match, item.path) for match in matches):
+            raise SettingError(
+                "{hints} {path} holds the photos themselves (each would be its own, gray, hint image): "
+                "give the folder of hint images",
+                ["hints"],
+                path=display_path(hints),
+            )
         if len(matches) > 1:
             found[item.path] = "several hint images: " + ", ".join(p.name for p in matches)
         elif matches:
             found[item.path] = matches[0]
     return found
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _photos_given(items: list[InputFile]) -> int:
+    """How many photos were given, every shard together (colorplug's earlier outputs among them are
+    not photos), counted up to 2: all a single hint image needs to know."""
+    count = 0
+    for item in items:
+        count += item.named or not is_colorplug_output(item.path)
+        if count > 1:
+            break
+    return count
 
 
 def _inside(child: Path | str, parent: Path | str) -> bool:
@@ -136,7 +166,8 @@ def plan_jobs(
     plan = Plan()
     planned = [_output_of(item, out_dir, fmt, name_suffix, shard, plan) for item in searched]
     planned = [output for output in planned if output is not None]
-    hinted = hint_files(hints, [output.item for output in planned])
+    given = _photos_given(searched) if hints is not None and not hints.is_dir() else None
+    hinted = hint_files(hints, [output.item for output in planned], given)
     # every input stays protected, those in skipped folders too: a user's own file is never overwritten
     protected = {os.path.realpath(item.path): item for item in inputs}
     protected |= {os.path.realpath(path): None for path in hinted.values() if isinstance(path, Path)}
@@ -148,7 +179,7 @@ def plan_jobs(
             plan.problems.append((output.item.path, problem))
             continue
         claimed[os.path.realpath(output.target)] = output.item.path
-        job = Job(output.item.path, output.target, hint, output.note)
+        job = Job(output.item.path, output.target, hint, output.note, overwrite)
         (plan.existing if os.path.lexists(output.target) and not overwrite else plan.jobs).append(job)
     return plan
 
@@ -190,12 +221,12 @@ def _refusal(
     """Why an output may not be written (outside the output folder, an input, another's), else None."""
     real_target = os.path.realpath(target)
     if not _inside(target, out_dir):
-        return f"output {target} would leave the output folder (a link?)"
+        return f"output {display_path(target)} would leave the output folder (a link?)"
     if real_target in protected and _is_a_photo(protected[real_target]):
         refusal = "refusing to overwrite it (choose another output folder or a name suffix)"
-        return f"output {target} is an input file: {refusal}"
+        return f"output {display_path(target)} is an input file: {refusal}"
     if real_target in claimed:
-        return f"output {target} is also the output of {claimed[real_target]}"
+        return f"output {display_path(target)} is also the output of {display_path(claimed[real_target])}"
     return None
 
 

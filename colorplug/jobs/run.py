@@ -67,12 +67,17 @@ class RunJob:
                 )
         remove_stale_temporaries(self.out_dir)
 
-    def colorize(self, colorizer: Colorizer, workers: int | None = None) -> Iterator[JobResult]:
-        """Colorize every planned job (see run_jobs), after checking the network takes the hints given."""
-        from colorplug.jobs.batch import run_jobs  # torch: loaded only once there is work to do
-
+    def check_colorizer(self, colorizer: Colorizer) -> None:
+        """Refuse (SettingError) a colorizer that cannot do what this run asks: hints for weights that
+        take none; a front end calls it before prepare_output, so a refused run makes no folder."""
         if self.hints is not None and not colorizer.takes_hints:
             raise SettingError(
                 "{hints}: weights {name!r} take no colour hints", ["hints"], name=colorizer.weights_name
             )
+
+    def colorize(self, colorizer: Colorizer, workers: int | None = None) -> Iterator[JobResult]:
+        """Colorize every planned job (see run_jobs), after checking the network takes the hints given."""
+        from colorplug.jobs.batch import run_jobs  # torch: loaded only once there is work to do
+
+        self.check_colorizer(colorizer)
         return run_jobs(colorizer, self.plan.jobs, workers)

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from colorplug.errors import ColorplugError
-from colorplug.io.files import atomic_path
+from colorplug.io.files import atomic_path, display_path
 from colorplug.nets.registry import REGRESSION, NetworkConfig
+from colorplug.nets.weights_checks import payload_problem
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -164,17 +165,18 @@ def read_weights_file(path: Path, name: str | None = None) -> LoadedWeights:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise WeightsError(f"weights file not found: {path}") from None
+        raise WeightsError(f"weights file not found: {display_path(path)}") from None
     except Exception:  # untrusted bytes: any parse failure (torch's message would advise unsafe loading)
         raise WeightsError(
-            f"{path} is not a safe colorplug weights file (unreadable, or it holds code)"
+            f"{display_path(path)} is not a safe colorplug weights file (unreadable, or it holds code)"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
-        raise WeightsError(f"{path} is not a colorplug weights file (format {FORMAT_VERSION} expected)")
-    tensors = payload.get("state_dict") if isinstance(payload.get("state_dict"), dict) else {}
-    for key, value in tensors.items():
-        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(value.isfinite().all()):
-            raise WeightsError(f"{path} holds non-finite values (NaN or infinity) in {key}: damaged weights")
+        raise WeightsError(
+            f"{display_path(path)} is not a colorplug weights file (format {FORMAT_VERSION} expected)"
+        )
+    problem = payload_problem(payload)
+    if problem is not None:
+        raise WeightsError(f"{display_path(path)} is not a usable colorplug weights file: {problem}")
     try:
         return LoadedWeights(
             network=_network_config(payload),
@@ -184,9 +186,13 @@ def read_weights_file(path: Path, name: str | None = None) -> LoadedWeights:
             render_size=int(payload["render_size"]) if payload.get("render_size") else None,
         )
     except KeyError as exc:
-        raise WeightsError(f"{path} lacks the field {exc} of a colorplug weights file") from None
+        raise WeightsError(
+            f"{display_path(path)} lacks the field {exc} of a colorplug weights file"
+        ) from None
     except (TypeError, ValueError) as exc:
-        raise WeightsError(f"{path} has a malformed field (network, render size or heads): {exc}") from None
+        raise WeightsError(
+            f"{display_path(path)} has a malformed field (network, render size or heads): {exc}"
+        ) from None
 
 
 def _network_config(payload: dict[str, Any]) -> NetworkConfig:
