@@ -32,9 +32,11 @@ from colorplug.defaults import (
 )
 from colorplug.device import pick_device
 from colorplug.engine.network import Network, load_network
+from colorplug.engine.reference import ReferenceCache, guided_run, reference_of, with_reference_hints
 from colorplug.errors import ColorplugError, SettingError
 from colorplug.hints.follow import follow_hints
 from colorplug.hints.maps import HintError, hints_from_rgba, resize_hints
+from colorplug.hints.reference import Reference, ReferencePhotoError, check_network
 from colorplug.io.decode import load_picture
 from colorplug.io.files import display_path
 from colorplug.io.picture import (
@@ -59,6 +61,7 @@ class Prepared:
     lightness: np.ndarray  # (H, W) float32, L in [0, 100]
     lightness_small: torch.Tensor  # (h, w)
     hints_small: torch.Tensor | None = None  # (3, h, w) hint map at the render size
+    reference: Reference | None = None  # a reference photo's colours to follow
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -130,6 +133,7 @@ class Colorizer:
         self.network = fuse_for_inference(network.module).to(self.device, memory_format=self.memory_format)
         self.batch_size = batch_size or (1 if self.device.type == "cpu" else 16)
         self.max_pixels = max_pixels
+        self.references = ReferenceCache(self._reference_of_picture, max_pixels)  # files, once each
 
     @property
     def takes_hints(self) -> bool:
@@ -149,9 +153,14 @@ class Colorizer:
             )
         return None
 
-    def predict_ab(self, lightness_small: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        """Predicted chroma (N, 2, h, w) in LAB units, on the CPU, for L (N, 1, h, w) in [0, 100] and
-        optional hint maps (N, 3, h, w).
+    def predict_ab(
+        self,
+        lightness_small: torch.Tensor,
+        hints: torch.Tensor | None = None,
+        references: Sequence[Reference | None] | None = None,
+    ) -> torch.Tensor:
+        """Predicted chroma (N, 2, h, w) in LAB units, on the CPU, for L (N, 1, h, w) in [0, 100],
+        optional hint maps (N, 3, h, w) and optional references (one per photo, or None).
 
         >>> Colorizer("general", device="cpu").predict_ab(torch.full((1, 1, 32, 48), 50.0)).shape
         torch.Size([1, 2, 32, 48])
@@ -160,11 +169,16 @@ class Colorizer:
         given = None if hints is None else hints.to(self.device).contiguous(memory_format=self.memory_format)
         with torch.inference_mode():
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
-                chroma = self.network(x) if given is None else self.network(x, given)
+                if references is None:
+                    chroma = self.network(x) if given is None else self.network(x, given)
+                else:
+                    chroma, found = guided_run(self.network, x, given, references)
             if self.config.predicts_distribution:
                 ab = decode(chroma, self.network.bins, self.network.class_weights, self.vividness)
             else:
                 ab = chroma.ab
+            if references is not None:  # the matches' hints beside the user's, which win
+                given = with_reference_hints(ab.float(), given, found, references)
             if given is not None:  # make sure of what the user asked for, over the hinted regions
                 ab = follow_hints(ab.float(), x.float(), given.float())
         ab = denormalize_ab(ab.float().cpu())
@@ -174,10 +188,11 @@ class Colorizer:
             )
         return ab
 
-    def prepare(self, picture: Picture, hints: Any = None) -> Prepared:
+    def prepare(self, picture: Picture, hints: Any = None, reference: Any = None) -> Prepared:
         """Compute the picture's L and the network input (the CPU-heavy part that can run in threads).
 
-        `hints`: a hint image (path, PIL image, array with alpha, Picture) or a hint map (3, H, W).
+        `hints`: a hint image (path, PIL image, array with alpha, Picture) or a hint map (3, H, W);
+        `reference`: a colour photo to take colours from (see `reference`).
 
         >>> prepared = Colorizer("general", device="cpu").prepare(Picture(np.zeros((300, 400), np.uint8)))
         >>> prepared.lightness.shape, prepared.shape
@@ -186,7 +201,31 @@ class Colorizer:
         full = compose.lightness(picture.color)
         shape = compose.render_shape(picture.height, picture.width, self.render_size)
         hint_map = None if hints is None else resize_hints(self.hint_map(hints, picture), shape)
-        return Prepared(picture, full, compose.downscale(full, shape), hint_map)
+        given = None if reference is None else self.reference(reference)
+        return Prepared(picture, full, compose.downscale(full, shape), hint_map, given)
+
+    def reference(self, image: Any) -> Reference:
+        """A colour photo (path, PIL image, array, Picture) prepared as a reference: prepare it once and
+        pass it to every photo of a series (files are prepared once anyway); ReferencePhotoError if unusable.
+
+        >>> colorizer = Colorizer("general", device="cpu")
+        >>> colorizer.reference(np.zeros((64, 64, 3), np.uint8))
+        Traceback (most recent call last):
+        ...
+        colorplug.hints.reference.ReferencePhotoError: reference: is gray: a reference must be a colour photo
+        """
+        if isinstance(image, Reference):
+            return image
+        check_network(self.network, self.weights_name)
+        if isinstance(image, (str, os.PathLike)):
+            return self.references.get(image)
+        try:
+            return self._reference_of_picture(self._as_picture(image))
+        except ReferencePhotoError as exc:
+            raise ReferencePhotoError(f"reference: {exc}") from None
+
+    def _reference_of_picture(self, picture: Picture) -> Reference:
+        return reference_of(self.network, picture, self.render_size, self.device)
 
     def hint_map(self, hints: Any, picture: Picture) -> torch.Tensor:
         """The hint map (3, H, W) of `hints` for `picture` (see prepare); HintError if unusable.
@@ -248,19 +287,30 @@ class Colorizer:
         if any(item.hints_small is not None for item in batch):
             empty = torch.zeros(3, *stacked.shape[-2:])
             hints = torch.stack([empty if item.hints_small is None else item.hints_small for item in batch])
-        return list(self.predict_ab(stacked, hints))
+        references = [item.reference for item in batch]
+        return list(
+            self.predict_ab(stacked, hints, None if references == [None] * len(batch) else references)
+        )
 
     def colorize_pictures(
-        self, pictures: Sequence[Picture], hints: Sequence[Any] | None = None
+        self,
+        pictures: Sequence[Picture],
+        hints: Sequence[Any] | None = None,
+        references: Sequence[Any] | None = None,
     ) -> list[Picture]:
-        """Colorize Pictures (each with its hints, or None), batching those with equal render shapes.
+        """Colorize Pictures (each with its hints and its reference, or None), batching those with equal
+        render shapes.
 
         >>> gray = Picture(np.zeros((30, 40), np.uint16))
         >>> [out.color.dtype for out in Colorizer("general", device="cpu").colorize_pictures([gray])]
         [dtype('uint16')]
         """
         hints = [None] * len(pictures) if hints is None else hints
-        prepared = [self.prepare(picture, given) for picture, given in zip(pictures, hints, strict=True)]
+        references = [None] * len(pictures) if references is None else references
+        prepared = [
+            self.prepare(picture, given, reference)
+            for picture, given, reference in zip(pictures, hints, references, strict=True)
+        ]
         results: list[Picture | None] = [None] * len(prepared)
         by_shape: dict[tuple[int, int], list[int]] = {}
         for index, item in enumerate(prepared):
@@ -272,13 +322,14 @@ class Colorizer:
                     results[index] = self.finish(prepared[index], ab)
         return [r for r in results if r is not None]
 
-    def colorize(self, image: Any, hints: Any = None) -> Any:
+    def colorize(self, image: Any, hints: Any = None, reference: Any = None) -> Any:
         """Colorize one image and return it in the kind it came as.
 
         PIL image -> PIL image (8-bit); ndarray -> ndarray of the same dtype ((H, W, 3) or (H, W, 4));
         path -> Picture (use colorplug.io.encode.save_picture to write it, 16-bit kept); Picture ->
         Picture. `hints`: a hint image of the photo's size or aspect ratio (path, PIL image, RGBA array)
-        whose opaque pixels give colours to follow; their lightness is ignored.
+        whose opaque pixels give colours to follow; their lightness is ignored. `reference`: a colour photo
+        of similar content (or a prepared `reference`) whose matching colours are followed.
 
         >>> colorizer = Colorizer("general", device="cpu")
         >>> colorizer.colorize(np.zeros((30, 40), np.uint8)).shape
@@ -286,17 +337,21 @@ class Colorizer:
         >>> colorizer.colorize(Image.new("L", (40, 30))).mode
         'RGB'
         """
-        return self.colorize_batch([image], None if hints is None else [hints])[0]
+        return self.colorize_batch([image], None if hints is None else [hints], reference)[0]
 
-    def colorize_batch(self, images: Sequence[Any], hints: Sequence[Any] | None = None) -> list[Any]:
-        """Colorize several images (each as `colorize` takes them), batching the network calls.
+    def colorize_batch(
+        self, images: Sequence[Any], hints: Sequence[Any] | None = None, reference: Any = None
+    ) -> list[Any]:
+        """Colorize several images (each as `colorize` takes them), batching the network calls; one
+        `reference` for all of them (a series), prepared once.
 
         >>> images = [np.zeros((30, 40), np.uint8), np.zeros((20, 20, 4), np.uint8)]
         >>> [out.shape for out in Colorizer("general", device="cpu").colorize_batch(images)]
         [(30, 40, 3), (20, 20, 4)]
         """
         pictures = [self._as_picture(image) for image in images]
-        outputs = self.colorize_pictures(pictures, hints)
+        given = None if reference is None else [self.reference(reference)] * len(pictures)
+        outputs = self.colorize_pictures(pictures, hints, given)
         return [self._as_kind(out, original) for out, original in zip(outputs, images, strict=True)]
 
     def _as_picture(self, image: Any) -> Picture:
