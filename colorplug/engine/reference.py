@@ -18,6 +18,7 @@ from colorplug.color import compose
 from colorplug.color.lab import normalize_ab, normalize_lightness, rgb_to_lab
 from colorplug.errors import one_line
 from colorplug.hints.reference import (
+    MIN_MATCH_SHARE,
     STRIDE,
     Reference,
     ReferencePhotoError,
@@ -89,14 +90,21 @@ def guided_run(
     logits = None if chroma.logits is None else list(chroma.logits.float())
     found: list[torch.Tensor | None] = []
     for index, reference in enumerate(references):
-        if reference is None:
-            found.append(None)
-            continue
-        sim = similarity(features[index], reference)
-        if logits is not None and reference.distribution is not None:
-            logits[index] = logits[index] + colour_prior(sim, reference, cells, logits[index].shape[-2:])
-        found.append(matches(sim, lightness[index], reference))
+        kept = None if reference is None else _confident(features[index], lightness[index], reference)
+        found.append(None if kept is None else kept[1])
+        if kept is not None and logits is not None and reference.distribution is not None:
+            logits[index] = logits[index] + colour_prior(kept[0], reference, cells, logits[index].shape[-2:])
     return Chroma(chroma.ab, None if logits is None else torch.stack(logits)), found
+
+
+def _confident(
+    features: torch.Tensor, lightness: torch.Tensor, reference: Reference
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The similarity and matches of a target to its reference, None when too few of its cells match
+    (the photo's confidence gate: a reference that matches nothing changes nothing)."""
+    sim = similarity(features, reference)
+    found = matches(sim, lightness, reference)
+    return (sim, found) if len(found) >= MIN_MATCH_SHARE * sim.shape[0] else None
 
 
 def with_reference_hints(

@@ -142,9 +142,12 @@ class ReferenceEval:
         """The figures with the references, what the mode is, and (series) the consistency both ways."""
         figures = {key: float(np.nanmean([row[f"reference_{key}"] for row in rows])) for key in METRICS}
         figures["colorfulness_ratio"] = figures["colorfulness"] / truth_colorfulness
-        added = {"reference_mode": self.mode, "reference_description": __doc__.split("- `")[1 + MODES.index(self.mode)].strip()}
+        description = __doc__.split("- `")[1 + MODES.index(self.mode)].strip()
+        added = {"reference_mode": self.mode, "reference_description": description}
         added["reference"] = figures
         if self.consistency:
             alone, guided = np.mean(self.consistency, axis=0)
-            added.update(series_ab_difference_alone=float(alone), series_ab_difference_reference=float(guided))
+            added.update(
+                series_ab_difference_alone=float(alone), series_ab_difference_reference=float(guided)
+            )
         return added
