@@ -163,6 +163,15 @@ class Colorizer:
             )
         return None
 
+    @property
+    def takes_reference(self) -> bool:
+        """Whether the network can match a reference photo (it has the Lite0 encoder, as general)."""
+        try:
+            check_network(self.network, self.weights_name)
+        except ReferencePhotoError:
+            return False
+        return True
+
     def predict_ab(
         self,
         lightness_small: torch.Tensor,

@@ -48,7 +48,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _load(colorizer: Colorizer, job: Job) -> Prepared:
-    return colorizer.prepare(load_picture(job.source, colorizer.max_pixels), job.hints)
+    return colorizer.prepare(load_picture(job.source, colorizer.max_pixels), job.hints, job.reference)
 
 
 def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.Tensor) -> JobResult:
