@@ -15,6 +15,7 @@ of the same invocation:
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from colorplug.color.metrics import METRICS, image_metrics, lab_of
 from colorplug.engine.colorizer import Colorizer
 from colorplug.errors import ColorplugError
 from colorplug.evaluation.truth import ground_truth
+from colorplug.hints.reference import Reference, ReferencePhotoError
 from colorplug.io.picture import Picture
 from colorplug.jobs.inputs import find_images
 
@@ -31,6 +33,7 @@ MODES = ("self", "same-class", "unrelated", "series")
 SELF_CROP = 0.8
 SERIES_CROP = 0.7
 SERIES_SCALES = (0.8, 1.25)
+CAMVID = "camvid"
 SYNSET = re.compile(r"(n\d{8})(?:_|$)")
 
 
@@ -45,8 +48,14 @@ def image_class(path: Path) -> str | None:
 
 
 def _group(path: Path) -> str:
-    """A photo's class for `unrelated`: its synset, else the source its name starts with."""
-    return image_class(path) or path.name.split("_")[0]
+    """A photo's class for `unrelated`: its synset, else the source its name starts with (CamVid's
+    train_, val_ and test_ frames are one source, street scenes).
+
+    >>> _group(Path("n03028079_0a1b.jpg")), _group(Path("cats_12.jpg")), _group(Path("val_3.jpg"))
+    ('n03028079', 'cats', 'camvid')
+    """
+    source = path.name.split("_")[0]
+    return image_class(path) or (CAMVID if source in ("train", "val", "test") else source)
 
 
 def _crop(color: np.ndarray, share: float, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
@@ -71,6 +80,9 @@ class ReferenceEval:
         self.pool = self._pool(pool) if mode in ("same-class", "unrelated") else []
         self.consistency: list[tuple[float, float]] = []  # series: (alone, with reference) per photo
         self.series: dict[int, tuple] = {}
+        self.first_outputs: dict[int, Picture] = {}  # series: the first crop's output, the reference
+        self.refused: list[str] = []
+        self.seconds = {"alone": 0.0, "with_reference": 0.0, "references": 0.0}
 
     def _pool(self, folders: list[str]) -> list[Path]:
         if not folders:
@@ -114,19 +126,38 @@ class ReferenceEval:
         return ground_truth(candidates[int(rng.integers(len(candidates)))], self.protocol, self.max_pixels)
 
     def measure(
-        self, colorizer: Colorizer, chunk: list[tuple[int, Picture]], paths: list[Path], outputs, rows
+        self, colorizer: Colorizer, chunk: list[tuple[int, Picture]], paths: list[Path], rows
     ) -> None:
-        """Colorize the chunk's photos with their references; add `reference_` figures to their rows."""
-        references = [self.reference(colorizer, index, paths[index], truth) for index, truth in chunk]
-        results = colorizer.colorize_pictures([truth for _, truth in chunk], None, references)
-        for (index, truth), row, alone, guided, reference in zip(
-            chunk, rows, outputs, results, references, strict=True
-        ):
+        """Colorize the chunk's photos alone and with their references (timed apart; a refused reference
+        leaves its photo as colorized alone, counted); add `reference_` figures to their rows."""
+        truths = [truth for _, truth in chunk]
+        began = time.perf_counter()
+        outputs = colorizer.colorize_pictures(truths)
+        self.seconds["alone"] += time.perf_counter() - began
+        began = time.perf_counter()
+        references = [self._prepared(colorizer, index, paths[index], truth) for index, truth in chunk]
+        self.seconds["references"] += time.perf_counter() - began
+        began = time.perf_counter()
+        results = colorizer.colorize_pictures(truths, None, references)
+        self.seconds["with_reference"] += time.perf_counter() - began
+        for (index, truth), row, alone, guided in zip(chunk, rows, outputs, results, strict=True):
             row.update({f"reference_{k}": v for k, v in image_metrics(guided.color, truth.color).items()})
             if self.mode == "series":
-                pair = (self._difference(index, reference, alone), self._difference(index, reference, guided))
+                first = self.first_outputs.pop(index)
+                pair = (self._difference(index, first, alone), self._difference(index, first, guided))
                 row["series_ab_difference"], row["series_ab_difference_reference"] = pair
                 self.consistency.append(pair)
+
+    def _prepared(self, colorizer: Colorizer, index: int, path: Path, truth: Picture) -> Reference | None:
+        """The prepared reference of a photo, None (counted in `refused`) when it is refused."""
+        picture = self.reference(colorizer, index, path, truth)
+        if self.mode == "series":
+            self.first_outputs[index] = picture
+        try:
+            return colorizer.reference(picture)
+        except ReferencePhotoError as exc:
+            self.refused.append(f"{path.name}: {exc}")
+            return None
 
     def _difference(self, index: int, first_output: Picture, second_output: Picture) -> float:
         """Mean ab distance (LAB units) between the two crops' outputs over their shared area."""
@@ -139,15 +170,35 @@ class ReferenceEval:
         return float(np.linalg.norm(a[..., 1:] - b[..., 1:], axis=-1).mean())
 
     def summary(self, rows: list[dict], truth_colorfulness: float) -> dict:
-        """The figures with the references, what the mode is, and (series) the consistency both ways."""
+        """The figures with the references, what the mode is, the time a reference costs, the refused
+        references and (series) the consistency both ways."""
         figures = {key: float(np.nanmean([row[f"reference_{key}"] for row in rows])) for key in METRICS}
         figures["colorfulness_ratio"] = figures["colorfulness"] / truth_colorfulness
+        figures["delta_colorfulness"] = abs(figures["colorfulness"] - truth_colorfulness)
         description = __doc__.split("- `")[1 + MODES.index(self.mode)].strip()
-        added = {"reference_mode": self.mode, "reference_description": description}
-        added["reference"] = figures
+        added = {"reference_mode": self.mode, "reference_description": description, "reference": figures}
+        added["reference_refused"] = self.refused
+        added["reference_seconds"] = {key: round(value, 2) for key, value in self.seconds.items()}
+        added["reference_cost_ratio"] = self.seconds["with_reference"] / max(self.seconds["alone"], 1e-9)
         if self.consistency:
             alone, guided = np.mean(self.consistency, axis=0)
             added.update(
                 series_ab_difference_alone=float(alone), series_ab_difference_reference=float(guided)
             )
         return added
+
+
+def reference_lines(summary: dict) -> list[str]:
+    """The lines a summary's reference figures add below the table: lift, cost, consistency."""
+    lift = summary["reference"]["psnr"] - summary["model"]["psnr"]
+    lines = [
+        f"reference {summary['reference_mode']}: PSNR {lift:+.2f} dB against the automatic run; "
+        f"{len(summary['reference_refused'])} references refused (those photos colorized alone); "
+        f"time with a reference {summary['reference_cost_ratio']:.2f}x the automatic run's"
+    ]
+    if "series_ab_difference_alone" in summary:
+        lines.append(
+            f"series: mean ab difference over the shared area {summary['series_ab_difference_alone']:.2f} "
+            f"alone, {summary['series_ab_difference_reference']:.2f} with the first crop as reference"
+        )
+    return lines
