@@ -24,7 +24,15 @@ from colorplug.defaults import DEFAULT_MAX_PIXELS, DEFAULT_SATURATION, MAX_SATUR
 from colorplug.io.files import display_path
 from colorplug.io.formats import OUTPUT_TYPES
 
-RUN_JOB_SETTINGS = ("hints", "fmt", "name_suffix", "overwrite", "shard")  # how the outputs are planned
+RUN_JOB_SETTINGS = (
+    "hints",
+    "fmt",
+    "name_suffix",
+    "overwrite",
+    "shard",
+    "reference",
+    "reference_folder",
+)  # how the outputs are planned
 
 
 @click.command()
@@ -53,6 +61,17 @@ RUN_JOB_SETTINGS = ("hints", "fmt", "name_suffix", "overwrite", "shard")  # how 
     type=click.Path(exists=True, path_type=Path),
     help="Colour hints: a hint image (opaque pixels give colours to follow), or with folders a folder "
     "of hint images under the same relative paths and names (any image extension).",
+)
+@click.option(
+    "--reference",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A colour photo of similar content to take colours from, for every photo (a series: e.g. one "
+    "key photo colorized with hints).",
+)
+@click.option(
+    "--reference-folder",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder of reference photos under the photos' relative paths and names (any image extension).",
 )
 @device_option
 @batch_option
@@ -100,10 +119,13 @@ def run(inputs: tuple[str, ...], out_dir: Path, workers: int | None, quiet: bool
       colorplug run scan.jpg -o out/
       colorplug run archive/ 'extra/*.png' -o colorized/ --format png
       colorplug run photos/ -o photos/ --suffix _color      # next to the originals
+      colorplug run wedding/ -o out/ --reference out/key.jpg  # one look across a series
     """
     from colorplug.jobs.run import RunJob
 
     naming = {key: settings.pop(key) for key in RUN_JOB_SETTINGS}  # the rest are the Colorizer's
+    if naming["reference"] and naming["reference_folder"]:
+        raise click.UsageError("give --reference or --reference-folder, not both")
     job = RunJob(inputs, out_dir, **naming)
     report = RunReport(len(job.plan.jobs), quiet)
     for what, why in job.problems:

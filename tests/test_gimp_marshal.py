@@ -157,3 +157,37 @@ def test_the_dialog_asks_for_a_vividness_only_when_the_user_changed_it(tmp_path)
     assert marshal.requested_vividness(config, DEFAULT_VIVIDNESS) is None  # weights without it still run
     assert marshal.requested_vividness(config, 1.0) == 1.0
     assert marshal.default_vividness({}) == DEFAULT_VIVIDNESS  # a configuration from an older install
+
+
+def _gray_request(folder: str, photo: np.ndarray, weights: str, reference: str | None) -> tuple[int, int]:
+    gray = np.asarray(photo[::4, ::4].mean(axis=-1), dtype=np.uint8)
+    height, width = gray.shape
+    rgb = np.dstack([gray, gray, gray])
+    marshal.write_request(
+        folder, rgb.tobytes(), width=width, height=height, channels=3, depth=8, weights=weights,
+        render_size=0, saturation=1.0, reference=reference,
+    )  # fmt: skip
+    return width, height
+
+
+def test_a_reference_photo_goes_through_the_bridge(tmp_path, tiny_weights, photos):
+    from PIL import Image
+
+    colour, gray = tmp_path / "key.png", tmp_path / "gray.png"
+    Image.fromarray(photos["chelsea"][::4, ::-4]).save(colour)
+    Image.fromarray(photos["chelsea"]).convert("L").save(gray)
+    outputs = []
+    for reference in (None, str(colour)):
+        folder = marshal.private_folder()
+        width, height = _gray_request(folder, photos["chelsea"], "general", reference)
+        marshal.run_engine({"python": sys.executable}, folder)
+        outputs.append(np.frombuffer(marshal.read_output(folder, width, height, 3, 8), np.uint8))
+    assert np.abs(outputs[0].astype(int) - outputs[1]).mean() > 0.5  # its colours were taken
+    folder = marshal.private_folder()
+    _gray_request(folder, photos["chelsea"], "general", str(gray))
+    with pytest.raises(marshal.EngineError, match=r"^reference .*gray\.png: is gray"):
+        marshal.run_engine({"python": sys.executable}, folder)
+    folder = marshal.private_folder()
+    _gray_request(folder, photos["chelsea"], str(tiny_weights), str(colour))
+    with pytest.raises(marshal.EngineError, match="cannot take a reference photo"):
+        marshal.run_engine({"python": sys.executable}, folder)

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from colorplug.color import compose
-from colorplug.color.decoders import DECODERS, decode
+from colorplug.color.decoders import decode
 from colorplug.color.lab import denormalize_ab, normalize_lightness
 from colorplug.defaults import (
     DEFAULT_DECODER,
@@ -27,15 +27,21 @@ from colorplug.defaults import (
     DEFAULT_RENDER_SIZE,
     DEFAULT_SATURATION,
     DEFAULT_VIVIDNESS,
-    MAX_SATURATION,
-    MAX_VIVIDNESS,
-    MIN_RENDER_SIZE,
 )
 from colorplug.device import pick_device
 from colorplug.engine.network import Network, load_network
+from colorplug.engine.reference import ReferenceCache, guided_run, reference_of, with_reference_hints
+from colorplug.engine.settings import (
+    check_decoder,
+    check_render_size,
+    check_saturation,
+    check_vividness,
+    count_mismatch,
+)
 from colorplug.errors import ColorplugError, SettingError
 from colorplug.hints.follow import follow_hints
 from colorplug.hints.maps import HintError, hints_from_rgba, resize_hints
+from colorplug.hints.reference import Reference, ReferencePhotoError, check_network
 from colorplug.io.decode import load_picture
 from colorplug.io.files import display_path
 from colorplug.io.picture import (
@@ -60,52 +66,11 @@ class Prepared:
     lightness: np.ndarray  # (H, W) float32, L in [0, 100]
     lightness_small: torch.Tensor  # (h, w)
     hints_small: torch.Tensor | None = None  # (3, h, w) hint map at the render size
+    reference: Reference | None = None  # a reference photo's colours to follow
 
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.lightness_small.shape)
-
-
-def check_vividness(vividness: float) -> float:
-    """A finite vividness in [0, MAX_VIVIDNESS], else ValueError.
-
-    >>> check_vividness(0.4)
-    0.4
-    """
-    if not 0 <= vividness <= MAX_VIVIDNESS:  # also refuses NaN
-        raise ValueError(f"vividness must be in [0, {MAX_VIVIDNESS:g}], got {vividness}")
-    return float(vividness)
-
-
-def _check_render_size(render_size: int) -> int:
-    if render_size < MIN_RENDER_SIZE:
-        raise ValueError(
-            f"render size must be at least {MIN_RENDER_SIZE} (or unset: as trained), got {render_size}"
-        )
-    return render_size
-
-
-def _check_saturation(saturation: float) -> float:
-    if not 0 <= saturation <= MAX_SATURATION:  # also refuses NaN
-        raise ValueError(f"saturation must be in [0, {MAX_SATURATION:g}], got {saturation}")
-    return saturation
-
-
-def _check_decoder(decoder: str) -> str:
-    if decoder not in DECODERS:
-        raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
-    return decoder
-
-
-def _count_mismatch(images: int, hints: int) -> str:
-    """What a batch with not as many hints as images (None for none) is told.
-
-    >>> _count_mismatch(2, 1)
-    '2 images but 1 hint entry: give one per image (None where an image has none)'
-    """
-    said_images = f"{images} image" + ("" if images == 1 else "s")
-    said_hints = f"{hints} hint " + ("entry" if hints == 1 else "entries")
-    return f"{said_images} but {said_hints}: give one per image (None where an image has none)"
 
 
 class Colorizer:
@@ -141,8 +106,8 @@ class Colorizer:
         network = network or load_network(weights)
         self.weights_name = network.name
         self.config = network.config
-        self.render_size = _check_render_size(render_size or network.render_size or DEFAULT_RENDER_SIZE)
-        self.saturation = _check_saturation(saturation)
+        self.render_size = check_render_size(render_size or network.render_size or DEFAULT_RENDER_SIZE)
+        self.saturation = check_saturation(saturation)
         self.vividness = self._vividness(vividness)
         self.decoder = self._decoder(decoder)
         self.device = pick_device(device)
@@ -151,6 +116,7 @@ class Colorizer:
         self.network = fuse_for_inference(network.module).to(self.device, memory_format=self.memory_format)
         self.batch_size = batch_size or (1 if self.device.type == "cpu" else 16)
         self.max_pixels = max_pixels
+        self.references = ReferenceCache(self._reference_of_picture, max_pixels)  # files, once each
 
     @property
     def takes_hints(self) -> bool:
@@ -178,11 +144,25 @@ class Colorizer:
                 ["decoder"],
                 name=self.weights_name,
             )
-        return _check_decoder(decoder or DEFAULT_DECODER)
+        return check_decoder(decoder or DEFAULT_DECODER)
 
-    def predict_ab(self, lightness_small: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        """Predicted chroma (N, 2, h, w) in LAB units, on the CPU, for L (N, 1, h, w) in [0, 100] and
-        optional hint maps (N, 3, h, w).
+    @property
+    def takes_reference(self) -> bool:
+        """Whether the network can match a reference photo (it has the Lite0 encoder, as general)."""
+        try:
+            check_network(self.network, self.weights_name)
+        except ReferencePhotoError:
+            return False
+        return True
+
+    def predict_ab(
+        self,
+        lightness_small: torch.Tensor,
+        hints: torch.Tensor | None = None,
+        references: Sequence[Reference | None] | None = None,
+    ) -> torch.Tensor:
+        """Predicted chroma (N, 2, h, w) in LAB units, on the CPU, for L (N, 1, h, w) in [0, 100],
+        optional hint maps (N, 3, h, w) and optional references (one per photo, or None).
 
         >>> Colorizer("general", device="cpu").predict_ab(torch.full((1, 1, 32, 48), 50.0)).shape
         torch.Size([1, 2, 32, 48])
@@ -191,12 +171,17 @@ class Colorizer:
         given = None if hints is None else hints.to(self.device).contiguous(memory_format=self.memory_format)
         with torch.inference_mode():
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
-                chroma = self.network(x) if given is None else self.network(x, given)
+                if references is None:
+                    chroma = self.network(x) if given is None else self.network(x, given)
+                else:
+                    chroma, found = guided_run(self.network, x, given, references)
             if self.config.predicts_distribution:
                 weights = self.network.class_weights
                 ab = decode(chroma, self.network.bins, weights, self.vividness, x, self.decoder)
             else:
                 ab = chroma.ab
+            if references is not None:  # the matches' hints beside the user's, which win
+                given = with_reference_hints(ab.float(), given, found, references)
             if given is not None:  # make sure of what the user asked for, over the hinted regions
                 ab = follow_hints(ab.float(), x.float(), given.float())
         ab = denormalize_ab(ab.float().cpu())
@@ -206,10 +191,11 @@ class Colorizer:
             )
         return ab
 
-    def prepare(self, picture: Picture, hints: Any = None) -> Prepared:
+    def prepare(self, picture: Picture, hints: Any = None, reference: Any = None) -> Prepared:
         """Compute the picture's L and the network input (the CPU-heavy part that can run in threads).
 
-        `hints`: a hint image (path, PIL image, array with alpha, Picture) or a hint map (3, H, W).
+        `hints`: a hint image (path, PIL image, array with alpha, Picture) or a hint map (3, H, W);
+        `reference`: a colour photo to take colours from (see `reference`).
 
         >>> prepared = Colorizer("general", device="cpu").prepare(Picture(np.zeros((300, 400), np.uint8)))
         >>> prepared.lightness.shape, prepared.shape
@@ -218,7 +204,31 @@ class Colorizer:
         full = compose.lightness(picture.color)
         shape = compose.render_shape(picture.height, picture.width, self.render_size)
         hint_map = None if hints is None else resize_hints(self.hint_map(hints, picture), shape)
-        return Prepared(picture, full, compose.downscale(full, shape), hint_map)
+        given = None if reference is None else self.reference(reference)
+        return Prepared(picture, full, compose.downscale(full, shape), hint_map, given)
+
+    def reference(self, image: Any) -> Reference:
+        """A colour photo (path, PIL image, array, Picture) prepared as a reference: prepare it once and
+        pass it to every photo of a series (files are prepared once anyway); ReferencePhotoError if unusable.
+
+        >>> colorizer = Colorizer("general", device="cpu")
+        >>> colorizer.reference(np.zeros((64, 64, 3), np.uint8))
+        Traceback (most recent call last):
+        ...
+        colorplug.hints.reference.ReferencePhotoError: reference: is gray: a reference must be a colour photo
+        """
+        if isinstance(image, Reference):
+            return image
+        check_network(self.network, self.weights_name)
+        if isinstance(image, (str, os.PathLike)):
+            return self.references.get(image)
+        try:
+            return self._reference_of_picture(self._as_picture(image))
+        except ReferencePhotoError as exc:
+            raise ReferencePhotoError(f"reference: {exc}") from None
+
+    def _reference_of_picture(self, picture: Picture) -> Reference:
+        return reference_of(self.network, picture, self.render_size, self.device)
 
     def hint_map(self, hints: Any, picture: Picture) -> torch.Tensor:
         """The hint map (3, H, W) of `hints` for `picture` (see prepare); HintError if unusable.
@@ -281,21 +291,34 @@ class Colorizer:
         if any(item.hints_small is not None for item in batch):
             empty = torch.zeros(3, *stacked.shape[-2:])
             hints = torch.stack([empty if item.hints_small is None else item.hints_small for item in batch])
-        return list(self.predict_ab(stacked, hints))
+        references = [item.reference for item in batch]
+        return list(
+            self.predict_ab(stacked, hints, None if references == [None] * len(batch) else references)
+        )
 
     def colorize_pictures(
-        self, pictures: Sequence[Picture], hints: Sequence[Any] | None = None
+        self,
+        pictures: Sequence[Picture],
+        hints: Sequence[Any] | None = None,
+        references: Sequence[Any] | None = None,
     ) -> list[Picture]:
-        """Colorize Pictures (each with its hints, or None), batching those with equal render shapes.
+        """Colorize Pictures (each with its hints and its reference, or None), batching those with equal
+        render shapes.
 
         >>> gray = Picture(np.zeros((30, 40), np.uint16))
         >>> [out.color.dtype for out in Colorizer("general", device="cpu").colorize_pictures([gray])]
         [dtype('uint16')]
         """
         hints = [None] * len(pictures) if hints is None else list(hints)
+        references = [None] * len(pictures) if references is None else list(references)
         if len(hints) != len(pictures):
-            raise HintError(_count_mismatch(len(pictures), len(hints)))
-        prepared = [self.prepare(picture, given) for picture, given in zip(pictures, hints, strict=True)]
+            raise HintError(count_mismatch(len(pictures), len(hints)))
+        if len(references) != len(pictures):
+            raise ReferencePhotoError(count_mismatch(len(pictures), len(references), "reference"))
+        prepared = [
+            self.prepare(picture, given, reference)
+            for picture, given, reference in zip(pictures, hints, references, strict=True)
+        ]
         results: list[Picture | None] = [None] * len(prepared)
         by_shape: dict[tuple[int, int], list[int]] = {}
         for index, item in enumerate(prepared):
@@ -307,13 +330,14 @@ class Colorizer:
                     results[index] = self.finish(prepared[index], ab)
         return [r for r in results if r is not None]
 
-    def colorize(self, image: Any, hints: Any = None) -> Any:
+    def colorize(self, image: Any, hints: Any = None, reference: Any = None) -> Any:
         """Colorize one image and return it in the kind it came as.
 
         PIL image -> PIL image (8-bit); ndarray -> ndarray of the same dtype ((H, W, 3) or (H, W, 4));
         path -> Picture (use colorplug.io.encode.save_picture to write it, 16-bit kept); Picture ->
         Picture. `hints`: a hint image of the photo's size or aspect ratio (path, PIL image, RGBA array)
-        whose opaque pixels give colours to follow; their lightness is ignored.
+        whose opaque pixels give colours to follow; their lightness is ignored. `reference`: a colour photo
+        of similar content (or a prepared `reference`) whose matching colours are followed.
 
         >>> colorizer = Colorizer("general", device="cpu")
         >>> colorizer.colorize(np.zeros((30, 40), np.uint8)).shape
@@ -321,17 +345,21 @@ class Colorizer:
         >>> colorizer.colorize(Image.new("L", (40, 30))).mode
         'RGB'
         """
-        return self.colorize_batch([image], None if hints is None else [hints])[0]
+        return self.colorize_batch([image], None if hints is None else [hints], reference)[0]
 
-    def colorize_batch(self, images: Sequence[Any], hints: Sequence[Any] | None = None) -> list[Any]:
-        """Colorize several images (each as `colorize` takes them), batching the network calls.
+    def colorize_batch(
+        self, images: Sequence[Any], hints: Sequence[Any] | None = None, reference: Any = None
+    ) -> list[Any]:
+        """Colorize several images (each as `colorize` takes them), batching the network calls; one
+        `reference` for all of them (a series), prepared once.
 
         >>> images = [np.zeros((30, 40), np.uint8), np.zeros((20, 20, 4), np.uint8)]
         >>> [out.shape for out in Colorizer("general", device="cpu").colorize_batch(images)]
         [(30, 40, 3), (20, 20, 4)]
         """
         pictures = [self._as_picture(image) for image in images]
-        outputs = self.colorize_pictures(pictures, hints)
+        given = None if reference is None else [self.reference(reference)] * len(pictures)
+        outputs = self.colorize_pictures(pictures, hints, given)
         return [self._as_kind(out, original) for out, original in zip(outputs, images, strict=True)]
 
     def _as_picture(self, image: Any) -> Picture:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from colorplug.evaluation.reference import reference_lines
 from colorplug.io.files import atomic_path
 
 GRID_TILE = 192
@@ -47,10 +48,13 @@ def format_table(summary: dict) -> str:
     rows = [("colorplug", "model"), ("gray baseline", "gray_baseline")]
     if summary.get("hint_points"):
         rows.insert(1, (f"with {summary['hint_points']} hints", "hinted"))
+    if summary.get("reference_mode"):
+        rows.insert(1, (f"ref {summary['reference_mode']}", "reference"))
     for label, key in rows:
         values = "".join(f"{fmt.format(summary[key][name]):>11}" for name, _, fmt in COLUMNS)
         lines.append(f"{label:16}{values}")
     lines.append(realism_line(summary["realism"]))
+    lines += reference_lines(summary) if summary.get("reference_mode") else []
     if summary.get("hint_points"):
         lines.append(
             f"hinted pixels: median CIEDE2000 {summary['hinted_pixel_ciede2000_median']:.2f} to the hint "

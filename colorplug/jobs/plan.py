@@ -35,6 +35,7 @@ class Job:
     source: Path
     target: Path
     hints: Path | None = None  # the hint image of this photo, if any
+    reference: Path | None = None  # the reference photo to take colours from, if any
     note: str | None = None  # said when the job is done (e.g. the output type changed for transparency)
     overwrite: bool = False  # whether the output may replace a file (else never, even one made meanwhile)
 
@@ -88,9 +89,16 @@ def hint_files(
                 count="no photo" if count == 0 else f"{count} photos" if given is None else "several photos",
             )
         return {inputs[0].path: hints} if inputs else {}
+    return paired_files(hints, inputs, "hint images", "hints")
+
+
+def paired_files(folder: Path, inputs: list[InputFile], kind: str, setting: str) -> dict[Path, Path | str]:
+    """Each input's file in `folder` under its relative path and name, with any image extension (or a
+    one-line problem when there are several; colorplug's own outputs are left out); none: left out.
+    A `folder` that holds the photos themselves is refused (`setting` names it in the message)."""
     found: dict[Path, Path | str] = {}
     for item in inputs:
-        pattern = str(hints / item.relative.parent / glob.escape(item.relative.stem)) + ".*"
+        pattern = str(folder / item.relative.parent / glob.escape(item.relative.stem)) + ".*"
         matches = sorted(
             Path(p)
             for p in glob.glob(pattern)
@@ -98,13 +106,13 @@ def hint_files(
         )
         if any(_same_file(match, item.path) for match in matches):
             raise SettingError(
-                "{hints} {path} holds the photos themselves (each would be its own, gray, hint image): "
-                "give the folder of hint images",
-                ["hints"],
-                path=display_path(hints),
+                "{%s} {path} holds the photos themselves (each would be its own, gray, %s): "
+                "give the folder of %s" % (setting, kind[:-1], kind),
+                [setting],
+                path=display_path(folder),
             )
         if len(matches) > 1:
-            found[item.path] = "several hint images: " + ", ".join(p.name for p in matches)
+            found[item.path] = f"several {kind}: " + ", ".join(p.name for p in matches)
         elif matches:
             found[item.path] = matches[0]
     return found
@@ -126,6 +134,16 @@ def _photos_given(items: list[InputFile]) -> int:
         if count > 1:
             break
     return count
+
+
+def reference_files(
+    reference: Path | None, folder: Path | None, inputs: list[InputFile]
+) -> dict[Path, Path | str]:
+    """Each input's reference photo: `reference` for all of them, else the one in `folder` under the
+    input's relative path and name (see paired_files); photos without one are left out."""
+    if reference is not None:
+        return {item.path: reference for item in inputs}
+    return {} if folder is None else paired_files(folder, inputs, "reference photos", "reference_folder")
 
 
 def _inside(child: Path | str, parent: Path | str) -> bool:
@@ -157,29 +175,35 @@ def plan_jobs(
     overwrite: bool = False,
     shard: tuple[int, int] = (1, 1),
     hints: Path | None = None,
+    reference: Path | None = None,
+    reference_folder: Path | None = None,
 ) -> Plan:
     """Map inputs to outputs under `out_dir` (see the module docstring)."""
     if os.sep in name_suffix or (os.altsep and os.altsep in name_suffix):
         raise SettingError("{name_suffix} must not contain a path separator", ["name_suffix"])
     skipped_folders = [out_dir, *([hints] if hints is not None and hints.is_dir() else [])]
+    skipped_folders += [reference_folder] if reference_folder is not None else []
     searched = [item for item in inputs if not any(_in_subfolder(item, folder) for folder in skipped_folders)]
     plan = Plan()
     planned = [_output_of(item, out_dir, fmt, name_suffix, shard, plan) for item in searched]
     planned = [output for output in planned if output is not None]
     given = _photos_given(searched) if hints is not None and not hints.is_dir() else None
     hinted = hint_files(hints, [output.item for output in planned], given)
+    referenced = reference_files(reference, reference_folder, [output.item for output in planned])
     # every input stays protected, those in skipped folders too: a user's own file is never overwritten
     protected = {os.path.realpath(item.path): item for item in inputs}
-    protected |= {os.path.realpath(path): None for path in hinted.values() if isinstance(path, Path)}
+    read = [*hinted.values(), *referenced.values()]
+    protected |= {os.path.realpath(path): None for path in read if isinstance(path, Path)}
     claimed: dict[str, Path] = {}
     for output in planned:
-        hint = hinted.get(output.item.path)
-        problem = hint if isinstance(hint, str) else _refusal(output.target, out_dir, protected, claimed)
+        hint, paired = hinted.get(output.item.path), referenced.get(output.item.path)
+        problem = next((p for p in (hint, paired) if isinstance(p, str)), None)
+        problem = problem or _refusal(output.target, out_dir, protected, claimed)
         if problem:
             plan.problems.append((output.item.path, problem))
             continue
         claimed[os.path.realpath(output.target)] = output.item.path
-        job = Job(output.item.path, output.target, hint, output.note, overwrite)
+        job = Job(output.item.path, output.target, hint, paired, output.note, overwrite)
         (plan.existing if os.path.lexists(output.target) and not overwrite else plan.jobs).append(job)
     return plan
 

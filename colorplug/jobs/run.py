@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 class RunJob:
     """Colorize files, folders (recursively, mirrored under `out_dir`) and glob patterns into `out_dir`;
-    the keyword arguments are plan_jobs' (output type, name suffix, overwrite, shard, hints)."""
+    the keyword arguments are plan_jobs' (output type, name suffix, overwrite, shard, hints, a reference
+    photo for all or a folder of them)."""
 
     def __init__(
         self,
@@ -36,12 +37,23 @@ class RunJob:
         name_suffix: str = "",
         overwrite: bool = False,
         shard: tuple[int, int] = (1, 1),
+        reference: Path | None = None,
+        reference_folder: Path | None = None,
     ) -> None:
         self.out_dir, self.hints = out_dir, hints
+        self.takes_reference = reference is not None or reference_folder is not None
         found, self.input_problems = find_images(list(inputs))
         self.found_nothing = not found and bool(self.input_problems)
         self.plan = plan_jobs(
-            found, out_dir, fmt=fmt, name_suffix=name_suffix, overwrite=overwrite, shard=shard, hints=hints
+            found,
+            out_dir,
+            fmt=fmt,
+            name_suffix=name_suffix,
+            overwrite=overwrite,
+            shard=shard,
+            hints=hints,
+            reference=reference,
+            reference_folder=reference_folder,
         )
 
     @property
@@ -68,11 +80,18 @@ class RunJob:
         remove_stale_temporaries(self.out_dir)
 
     def check_colorizer(self, colorizer: Colorizer) -> None:
-        """Refuse (SettingError) a colorizer that cannot do what this run asks: hints for weights that
-        take none; a front end calls it before prepare_output, so a refused run makes no folder."""
+        """Refuse (SettingError) a colorizer that cannot do what this run asks: hints or a reference for
+        weights that take none; a front end calls it before prepare_output, so a refused run makes no
+        folder."""
         if self.hints is not None and not colorizer.takes_hints:
             raise SettingError(
                 "{hints}: weights {name!r} take no colour hints", ["hints"], name=colorizer.weights_name
+            )
+        if self.takes_reference and not colorizer.takes_reference:
+            raise SettingError(
+                "{reference}: weights {name!r} take no reference photo",
+                ["reference"],
+                name=colorizer.weights_name,
             )
 
     def colorize(self, colorizer: Colorizer, workers: int | None = None) -> Iterator[JobResult]:

@@ -116,12 +116,14 @@ def run(procedure, run_mode, image, drawables, arguments, data):
     except marshal.EngineError as exc:
         return _fail(procedure, run_mode, str(exc))
     weights_file = arguments.get_property("weights-file")
+    reference_file = arguments.get_property("reference-file")
     vividness = arguments.get_property("vividness")
     options = {
         "weights": weights_file.get_path() if weights_file else arguments.get_property("weights"),
         "render_size": arguments.get_property("render-size"),
         "saturation": arguments.get_property("saturation"),
         "vividness": marshal.requested_vividness(config, vividness),
+        "reference": reference_file.get_path() if reference_file else None,
     }
     colour_only = arguments.get_property("output-mode") == "colour-only"
     width, height = source.get_width(), source.get_height()
@@ -207,6 +209,16 @@ class ColorplugPlugIn(Gimp.PlugIn):
             labels["hint-layer"],
             "A layer with dots or strokes of colour on transparency: the colours to use there (not changed)",
             True,
+            flags,
+        )
+        procedure.add_file_argument(
+            "reference-file",
+            labels["reference-file"],
+            "A colour photo of similar content (e.g. a key photo of the series, colorized): its colours "
+            "are taken where the two match",
+            Gimp.FileChooserAction.OPEN,
+            True,
+            None,
             flags,
         )
         procedure.add_choice_argument(

@@ -2,7 +2,8 @@
 
 The plug-in and the engine talk through files in a private (0700) temporary folder:
   request.json   {"width", "height", "channels" (3 or 4), "depth" (8 or 16), "weights", "render_size",
-                  "saturation", "vividness" (null: the weights' default), "hints" (true: hints.raw is there)}
+                  "saturation", "vividness" (null: the weights' default), "hints" (true: hints.raw is there),
+                  "reference" (null, or the path of a colour photo to take colours from)}
   input.raw      pixels, row-major, interleaved, native-endian u8/u16 (as GEGL hands them out)
   hints.raw      the hint layer over the same area, RGBA u8 (transparent where there is no hint)
   output.raw     the colorized pixels in the same layout (written by `python -m colorplug.gimp_bridge`)
@@ -35,6 +36,7 @@ ARGUMENT_LABELS = {
     "vividness": "_Vividness",
     "saturation": "Satur_ation",
     "hint-layer": "Hin_t layer (colour dots on transparency)",
+    "reference-file": "R_eference photo (colours to take)",
     "output-mode": "Out_put",
 }
 GIMP_DIALOG_MNEMONICS = "hrcols"
@@ -77,6 +79,7 @@ def write_request(
     saturation: float,
     vividness: float | None = None,
     hints: bytes | None = None,
+    reference: str | None = None,
 ) -> None:
     """Write the pixels (and the hint layer's, RGBA u8 over the same area) and the request for the engine."""
     expected = width * height * channels * depth // 8
@@ -99,6 +102,7 @@ def write_request(
         "saturation": saturation,
         "vividness": vividness,
         "hints": hints is not None,
+        "reference": reference,
     }
     with open(os.path.join(folder, REQUEST), "w", encoding="utf-8") as handle:
         json.dump(request, handle)
