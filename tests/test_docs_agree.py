@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from colorplug.defaults import DEFAULT_MAX_PIXELS, DEFAULT_VIVIDNESS, MAX_VIVIDNESS
+from colorplug.defaults import DEFAULT_DECODER, DEFAULT_MAX_PIXELS, DEFAULT_VIVIDNESS, MAX_VIVIDNESS
 from colorplug.hints.follow import SPACE_SIGMA, TONE_SIGMA
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
@@ -26,8 +26,8 @@ def test_the_hints_reach_in_the_readme_is_the_codes():
     assert float(found.group(2)) == TONE_SIGMA
 
 
-def test_the_vividness_figures_in_the_readme_are_the_codes():
-    assert f"The default, {DEFAULT_VIVIDNESS:g}, was chosen" in flat()
+def test_the_vividness_and_decoder_figures_in_the_readme_are_the_codes():
+    assert f"The default, `{DEFAULT_DECODER}` at {DEFAULT_VIVIDNESS:g}, was chosen" in flat()
     assert f"up to {MAX_VIVIDNESS:g}" in flat()
     assert f"{DEFAULT_VIVIDNESS:g} (default)" in flat()
 

