@@ -20,6 +20,7 @@ from PIL import Image
 
 from colorplug.color import compose
 from colorplug.color.chroma import decode
+from colorplug.color.confidence import cell_confidence, to_full_size, to_render_size
 from colorplug.color.lab import denormalize_ab, normalize_lightness
 from colorplug.defaults import (
     DEFAULT_MAX_PIXELS,
@@ -31,6 +32,7 @@ from colorplug.defaults import (
     MIN_RENDER_SIZE,
 )
 from colorplug.device import pick_device
+from colorplug.engine import insight
 from colorplug.engine.network import Network, load_network
 from colorplug.errors import ColorplugError, SettingError
 from colorplug.hints.follow import follow_hints
@@ -149,9 +151,11 @@ class Colorizer:
             )
         return None
 
-    def predict_ab(self, lightness_small: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+    def predict_ab(
+        self, lightness_small: torch.Tensor, hints: torch.Tensor | None = None, confidence: bool = False
+    ) -> Any:
         """Predicted chroma (N, 2, h, w) in LAB units, on the CPU, for L (N, 1, h, w) in [0, 100] and
-        optional hint maps (N, 3, h, w).
+        optional hint maps (N, 3, h, w). With `confidence`: (chroma, confidence (N, 1, h, w) in 0..1).
 
         >>> Colorizer("general", device="cpu").predict_ab(torch.full((1, 1, 32, 48), 50.0)).shape
         torch.Size([1, 2, 32, 48])
@@ -172,7 +176,32 @@ class Colorizer:
             raise ColorplugError(
                 f"weights {self.weights_name!r} produced non-finite colours (damaged weights?)"
             )
+        if confidence:
+            return ab, self._confidence(chroma.logits, lightness_small)
         return ab
+
+    def check_distribution(self, what: str) -> None:
+        """ColorplugError unless the weights predict a colour distribution (which `what` needs)."""
+        if not self.config.predicts_distribution:
+            raise ColorplugError(
+                f"weights {self.weights_name!r} predict no colour distribution, which {what} needs "
+                "(the default, general, do)"
+            )
+
+    def _confidence(self, logits: torch.Tensor | None, lightness_small: torch.Tensor) -> torch.Tensor:
+        """Render-size confidence (N, 1, h, w) of the colours decoded (see color/confidence.py)."""
+        self.check_distribution("a confidence map")
+        bins, weights = self.network.bins.cpu(), self.network.class_weights.cpu()
+        with torch.inference_mode():
+            cells = cell_confidence(logits.float().cpu(), bins, weights, self.vividness, lightness_small)
+            return to_render_size(cells, lightness_small.float())
+
+    def predict_logits(self, prepared: Prepared) -> torch.Tensor:
+        """The network's logits (1, Q, h / 4, w / 4) over the ab bins for one prepared picture (no hints)."""
+        self.check_distribution("colour suggestions")
+        x = normalize_lightness(prepared.lightness_small[None, None]).to(self.device)
+        with torch.inference_mode():
+            return self.network(x.contiguous(memory_format=self.memory_format)).logits.float().cpu()
 
     def prepare(self, picture: Picture, hints: Any = None) -> Prepared:
         """Compute the picture's L and the network input (the CPU-heavy part that can run in threads).
@@ -235,8 +264,9 @@ class Colorizer:
         rgb = compose.compose(prepared.lightness, ab, prepared.picture.color.dtype)
         return replace_color(prepared.picture, rgb)
 
-    def predict_prepared(self, batch: Sequence[Prepared]) -> list[torch.Tensor]:
-        """Run the network once on prepared pictures that share one render shape.
+    def predict_prepared(self, batch: Sequence[Prepared], confidence: bool = False) -> list[Any]:
+        """Run the network once on prepared pictures that share one render shape (with `confidence`,
+        each result is (ab, confidence), see predict_ab).
 
         >>> colorizer = Colorizer("general", device="cpu")
         >>> batch = [colorizer.prepare(Picture(np.zeros((30, 40), np.uint8))) for _ in range(2)]
@@ -248,56 +278,102 @@ class Colorizer:
         if any(item.hints_small is not None for item in batch):
             empty = torch.zeros(3, *stacked.shape[-2:])
             hints = torch.stack([empty if item.hints_small is None else item.hints_small for item in batch])
+        if confidence:
+            return list(zip(*self.predict_ab(stacked, hints, confidence=True), strict=True))
         return list(self.predict_ab(stacked, hints))
 
     def colorize_pictures(
-        self, pictures: Sequence[Picture], hints: Sequence[Any] | None = None
-    ) -> list[Picture]:
-        """Colorize Pictures (each with its hints, or None), batching those with equal render shapes.
+        self, pictures: Sequence[Picture], hints: Sequence[Any] | None = None, confidence: bool = False
+    ) -> list[Any]:
+        """Colorize Pictures (each with its hints, or None), batching those with equal render shapes;
+        with `confidence`, each result is (Picture, 8-bit confidence map (H, W)).
 
         >>> gray = Picture(np.zeros((30, 40), np.uint16))
         >>> [out.color.dtype for out in Colorizer("general", device="cpu").colorize_pictures([gray])]
         [dtype('uint16')]
         """
         hints = [None] * len(pictures) if hints is None else hints
+        if confidence:
+            self.check_distribution("a confidence map")
         prepared = [self.prepare(picture, given) for picture, given in zip(pictures, hints, strict=True)]
-        results: list[Picture | None] = [None] * len(prepared)
+        results: list[Any] = [None] * len(prepared)
         by_shape: dict[tuple[int, int], list[int]] = {}
         for index, item in enumerate(prepared):
             by_shape.setdefault(item.shape, []).append(index)
         for indices in by_shape.values():
             for start in range(0, len(indices), self.batch_size):
                 chunk = indices[start : start + self.batch_size]
-                for index, ab in zip(chunk, self.predict_prepared([prepared[i] for i in chunk]), strict=True):
-                    results[index] = self.finish(prepared[index], ab)
+                predicted = self.predict_prepared([prepared[i] for i in chunk], confidence)
+                for index, result in zip(chunk, predicted, strict=True):
+                    results[index] = self._finish_result(prepared[index], result, confidence)
         return [r for r in results if r is not None]
 
-    def colorize(self, image: Any, hints: Any = None) -> Any:
+    def _finish_result(self, prepared: Prepared, result: Any, confidence: bool) -> Any:
+        if not confidence:
+            return self.finish(prepared, result)
+        return self.finish(prepared, result[0]), to_full_size(result[1][0], prepared.lightness.shape)
+
+    def colorize(self, image: Any, hints: Any = None, confidence: bool = False) -> Any:
         """Colorize one image and return it in the kind it came as.
 
         PIL image -> PIL image (8-bit); ndarray -> ndarray of the same dtype ((H, W, 3) or (H, W, 4));
         path -> Picture (use colorplug.io.encode.save_picture to write it, 16-bit kept); Picture ->
         Picture. `hints`: a hint image of the photo's size or aspect ratio (path, PIL image, RGBA array)
-        whose opaque pixels give colours to follow; their lightness is ignored.
+        whose opaque pixels give colours to follow; their lightness is ignored. With `confidence`,
+        returns (image, map): the map is 8-bit gray, 255 = most certain (a PIL image for a PIL image, an
+        (H, W) uint8 array for an array, else a gray Picture).
 
         >>> colorizer = Colorizer("general", device="cpu")
         >>> colorizer.colorize(np.zeros((30, 40), np.uint8)).shape
         (30, 40, 3)
         >>> colorizer.colorize(Image.new("L", (40, 30))).mode
         'RGB'
+        >>> [part.mode for part in colorizer.colorize(Image.new("L", (40, 30)), confidence=True)]
+        ['RGB', 'L']
         """
-        return self.colorize_batch([image], None if hints is None else [hints])[0]
+        return self.colorize_batch([image], None if hints is None else [hints], confidence)[0]
 
-    def colorize_batch(self, images: Sequence[Any], hints: Sequence[Any] | None = None) -> list[Any]:
-        """Colorize several images (each as `colorize` takes them), batching the network calls.
+    def colorize_batch(
+        self, images: Sequence[Any], hints: Sequence[Any] | None = None, confidence: bool = False
+    ) -> list[Any]:
+        """Colorize several images (each as `colorize` takes them, and returns them), batching the
+        network calls.
 
         >>> images = [np.zeros((30, 40), np.uint8), np.zeros((20, 20, 4), np.uint8)]
         >>> [out.shape for out in Colorizer("general", device="cpu").colorize_batch(images)]
         [(30, 40, 3), (20, 20, 4)]
         """
         pictures = [self._as_picture(image) for image in images]
-        outputs = self.colorize_pictures(pictures, hints)
+        outputs = self.colorize_pictures(pictures, hints, confidence)
+        if confidence:
+            return [
+                (self._as_kind(out, original), insight.map_as_kind(sure, original))
+                for (out, sure), original in zip(outputs, images, strict=True)
+            ]
         return [self._as_kind(out, original) for out, original in zip(outputs, images, strict=True)]
+
+    def suggest(self, image: Any, region: Any = None, count: int = 5) -> list[insight.Suggestion]:
+        """The `count` most likely distinct colours of a region (a box x, y, width, height in pixels, a
+        boolean mask of the photo's size, or None: all of it), most likely first (see engine/insight.py).
+
+        >>> [len(s.hex) for s in Colorizer("general", device="cpu").suggest(np.zeros((30, 40), np.uint8))]
+        [7, 7, 7, 7, 7]
+        """
+        prepared = self.prepare(self._as_picture(image))
+        logits, bins = self.predict_logits(prepared), self.network.bins.cpu()
+        weights = self.network.class_weights.cpu()
+        return insight.suggest_in(logits, bins, weights, prepared.lightness, prepared.shape, region, count)
+
+    def where_to_hint(self, image: Any, count: int = 5) -> list[insight.Place]:
+        """The `count` places (largest first) where the colour is least certain (see engine/insight.py).
+
+        >>> len(Colorizer("general", device="cpu").where_to_hint(np.zeros((60, 80), np.uint8))) <= 5
+        True
+        """
+        self.check_distribution("places to hint")
+        prepared = self.prepare(self._as_picture(image))
+        _, confidence = self.predict_ab(prepared.lightness_small[None, None], confidence=True)
+        return insight.where_to_hint(confidence[0, 0], prepared.lightness.shape, count)
 
     def _as_picture(self, image: Any) -> Picture:
         if isinstance(image, Picture):
