@@ -23,7 +23,8 @@ from colorplug.defaults import DEFAULT_MAX_PIXELS, DEFAULT_SATURATION, MAX_SATUR
 from colorplug.io.files import display_path
 from colorplug.io.formats import OUTPUT_TYPES
 
-RUN_JOB_SETTINGS = ("hints", "fmt", "name_suffix", "overwrite", "shard")  # how the outputs are planned
+# how the outputs are planned
+RUN_JOB_SETTINGS = ("hints", "fmt", "name_suffix", "overwrite", "shard", "confidence")
 
 
 @click.command()
@@ -75,6 +76,11 @@ RUN_JOB_SETTINGS = ("hints", "fmt", "name_suffix", "overwrite", "shard")  # how 
     help="Text added to each output name, e.g. _color.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (never inputs).")
+@click.option(
+    "--confidence",
+    is_flag=True,
+    help="Also write <output stem>_confidence.png beside each output: 8-bit gray, 255 = most certain.",
+)
 @click.option(
     "--max-pixels",
     default=DEFAULT_MAX_PIXELS,

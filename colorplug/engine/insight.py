@@ -197,3 +197,13 @@ def map_as_kind(confidence: np.ndarray, original: object) -> object:
     if isinstance(original, np.ndarray):
         return confidence
     return Picture(confidence)
+
+
+def swatch_strip(suggestions: list[Suggestion], size: int = 64) -> np.ndarray:
+    """The colours as a strip of square swatches (size, size * count, 3) uint8, most likely first.
+
+    >>> swatch_strip([Suggestion((255, 0, 0), 1.0, (53.0, 80.0, 67.0))], 4)[0, 0].tolist()
+    [255, 0, 0]
+    """
+    colours = np.array([s.rgb for s in suggestions], dtype=np.uint8).reshape(-1, 3)
+    return np.ascontiguousarray(np.repeat(np.repeat(colours[None], size, axis=1), size, axis=0))

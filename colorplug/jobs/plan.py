@@ -26,6 +26,7 @@ from colorplug.io.provenance import is_colorplug_output
 from colorplug.jobs.inputs import IMAGE_SUFFIXES, InputFile
 
 DEFAULT_SUFFIX = ".png"  # for inputs whose own type cannot be written (e.g. .gif), and for transparency
+CONFIDENCE_SUFFIX = "_confidence.png"  # the confidence map beside an output: <output stem>_confidence.png
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Job:
     target: Path
     hints: Path | None = None  # the hint image of this photo, if any
     note: str | None = None  # said when the job is done (e.g. the output type changed for transparency)
+    confidence: Path | None = None  # where its confidence map goes, when asked for
 
 
 @dataclass
@@ -127,8 +129,11 @@ def plan_jobs(
     overwrite: bool = False,
     shard: tuple[int, int] = (1, 1),
     hints: Path | None = None,
+    confidence: bool = False,
 ) -> Plan:
-    """Map inputs to outputs under `out_dir` (see the module docstring)."""
+    """Map inputs to outputs under `out_dir` (see the module docstring); with `confidence`, each job's
+    confidence map too (`<output stem>_confidence.png`, checked like the output; a job is skipped only
+    when both exist)."""
     if os.sep in name_suffix or (os.altsep and os.altsep in name_suffix):
         raise SettingError("{name_suffix} must not contain a path separator", ["name_suffix"])
     skipped_folders = [out_dir, *([hints] if hints is not None and hints.is_dir() else [])]
@@ -143,13 +148,15 @@ def plan_jobs(
     claimed: dict[str, Path] = {}
     for output in planned:
         hint = hinted.get(output.item.path)
-        problem = hint if isinstance(hint, str) else _refusal(output.target, out_dir, protected, claimed)
+        targets = [output.target, *([confidence_target(output.target)] if confidence else [])]
+        problem = hint if isinstance(hint, str) else _refusals(targets, out_dir, protected, claimed)
         if problem:
             plan.problems.append((output.item.path, problem))
             continue
-        claimed[os.path.realpath(output.target)] = output.item.path
-        job = Job(output.item.path, output.target, hint, output.note)
-        (plan.existing if os.path.lexists(output.target) and not overwrite else plan.jobs).append(job)
+        claimed.update({os.path.realpath(target): output.item.path for target in targets})
+        job = Job(output.item.path, output.target, hint, output.note, targets[1] if confidence else None)
+        done = all(os.path.lexists(target) for target in targets) and not overwrite
+        (plan.existing if done else plan.jobs).append(job)
     return plan
 
 
@@ -182,6 +189,22 @@ def _output_of(
         note = f"has transparency, which {suffix} cannot hold: wrote {DEFAULT_SUFFIX}"
         suffix = DEFAULT_SUFFIX
     return _Output(item, out_dir / stem.with_name(stem.name + suffix), note)
+
+
+def confidence_target(target: Path) -> Path:
+    """Where the confidence map of an output goes.
+
+    >>> confidence_target(Path("out/photo.jpg")).as_posix()
+    'out/photo_confidence.png'
+    """
+    return target.with_name(target.stem + CONFIDENCE_SUFFIX)
+
+
+def _refusals(
+    targets: list[Path], out_dir: Path, protected: dict[str, InputFile | None], claimed: dict[str, Path]
+) -> str | None:
+    """The first reason one of a job's files may not be written (see _refusal), else None."""
+    return next((why for target in targets if (why := _refusal(target, out_dir, protected, claimed))), None)
 
 
 def _refusal(

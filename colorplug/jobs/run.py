@@ -36,12 +36,20 @@ class RunJob:
         name_suffix: str = "",
         overwrite: bool = False,
         shard: tuple[int, int] = (1, 1),
+        confidence: bool = False,
     ) -> None:
-        self.out_dir, self.hints = out_dir, hints
+        self.out_dir, self.hints, self.confidence = out_dir, hints, confidence
         found, self.input_problems = find_images(list(inputs))
         self.found_nothing = not found and bool(self.input_problems)
         self.plan = plan_jobs(
-            found, out_dir, fmt=fmt, name_suffix=name_suffix, overwrite=overwrite, shard=shard, hints=hints
+            found,
+            out_dir,
+            fmt=fmt,
+            name_suffix=name_suffix,
+            overwrite=overwrite,
+            shard=shard,
+            hints=hints,
+            confidence=confidence,
         )
 
     @property
@@ -74,5 +82,11 @@ class RunJob:
         if self.hints is not None and not colorizer.takes_hints:
             raise SettingError(
                 "{hints}: weights {name!r} take no colour hints", ["hints"], name=colorizer.weights_name
+            )
+        if self.confidence and not colorizer.config.predicts_distribution:
+            raise SettingError(
+                "{confidence}: weights {name!r} predict no colour distribution to be confident of",
+                ["confidence"],
+                name=colorizer.weights_name,
             )
         return run_jobs(colorizer, self.plan.jobs, workers)
