@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from colorplug_cli.evaluate_insight import INSIGHTS, report_insights
 from colorplug_cli.options import batch_option, device_option, render_option, vividness_option, weights_option
 from colorplug_cli.progress import ProgressLine
 
@@ -42,12 +43,18 @@ REPORT_HELP = "Write per_image.csv, summary.json and grid.png here."
 @click.option("--limit", default=0, type=click.IntRange(0), help="Use only the first N images (0: all).")
 @batch_option
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), help=REPORT_HELP)
+@click.option("--confidence", is_flag=True, help="Measure the confidence map instead (sparsification, AUSE).")
+@click.option("--suggest", is_flag=True, help="Measure the colour suggestions instead (top-1/3/5 hit rates).")
+@click.option("--where", is_flag=True, help="Measure 5 hints at the places to hint against 5 at random ones.")
 def evaluate(
     data: tuple[str, ...],
     protocol: str,
     hint_points: int,
     limit: int,
     report_dir: Path | None,
+    confidence: bool,
+    suggest: bool,
+    where: bool,
     **colorizer_settings,
 ) -> None:
     """Measure colorization of DATA folders of colour photos against the gray baseline.
@@ -67,6 +74,10 @@ def evaluate(
         progress.total = total
         progress.update(done)
 
+    asked = [name for name, given in zip(INSIGHTS, (confidence, suggest, where), strict=True) if given]
+    if asked:
+        report_insights(colorizer, list(data), protocol, limit, asked, report_dir, show, progress.clear)
+        return
     report = run_evaluation(colorizer, list(data), protocol, limit, progress=show, hint_points=hint_points)
     progress.clear()
     click.echo(format_table(report.summary))

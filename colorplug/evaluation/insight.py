@@ -96,7 +96,10 @@ def pixel_errors(output: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 def confidence_summary(curves: dict[str, np.ndarray]) -> dict:
-    """AUSE of the confidence and of the random order, their ratio, and the 20% removal figures."""
+    """AUSE of the confidence and of the random order, their ratio, and the 20% removal figures ({} when
+    no photo was measured)."""
+    if not curves:
+        return {}
     mine, oracle, chance = (curves[key] for key in ("confidence", "oracle", "random"))
     drop, best = mine[0] - mine[20], oracle[0] - oracle[20]
     return {
