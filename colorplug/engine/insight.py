@@ -4,7 +4,8 @@ Suggestions: the probabilities (at vividness 0: the colours most likely right) o
 covers are pooled (their mean, weighted by how much of each cell the region covers) and their distinct
 modes (color/modes.py) are offered in the region's own mean lightness, fitted into sRGB. Where to hint:
 the largest connected regions whose confidence is below the photo's own LOW_SHARE quantile, largest
-first, each with the point deepest inside it (a hint at the centroid of a ring would miss the ring).
+first, each with the point deepest inside it (nearest its centroid among equals: a hint at the centroid
+of a ring would miss the ring).
 """
 
 from __future__ import annotations
@@ -176,8 +177,9 @@ def _place(component: np.ndarray, photo: tuple[int, int]) -> Place:
     from scipy import ndimage
 
     depth = ndimage.distance_transform_edt(np.pad(component, 1))[1:-1, 1:-1]
-    row, column = np.unravel_index(int(depth.argmax()), depth.shape)
     rows, columns = np.nonzero(component)
+    deepest = np.argwhere(depth == depth.max())  # of these, the one nearest the centroid
+    row, column = deepest[int(np.argmin(((deepest - [rows.mean(), columns.mean()]) ** 2).sum(axis=1)))]
     scale_y, scale_x = photo[0] / component.shape[0], photo[1] / component.shape[1]
     return Place(
         x=int((column + 0.5) * scale_x),
