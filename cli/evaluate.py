@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 from colorplug_cli.evaluate_insight import INSIGHTS, report_insights
-from colorplug_cli.options import batch_option, device_option, render_option, vividness_option, weights_option
+from colorplug_cli.options import (
+    batch_option,
+    decoder_option,
+    device_option,
+    render_option,
+    vividness_option,
+    weights_option,
+)
 from colorplug_cli.progress import ProgressLine
 
 from colorplug.evaluation.protocols import ALIASES, PROTOCOLS
@@ -31,6 +38,7 @@ REPORT_HELP = "Write per_image.csv, summary.json and grid.png here."
 )
 @render_option
 @vividness_option
+@decoder_option
 @click.option(
     "--hints",
     "hint_points",
@@ -38,6 +46,12 @@ REPORT_HELP = "Write per_image.csv, summary.json and grid.png here."
     type=click.IntRange(0, 1000),
     help="Also colorize with N colour hints per image sampled from its ground truth (seeded), "
     "reported beside the figures without hints.",
+)
+@click.option(
+    "--realism/--no-realism",
+    default=None,
+    help="Measure the Fréchet distance to the ground truth on EfficientNet-Lite2 features (this project's "
+    "measure, not comparable with published FID; default: with 250 photos or more and the eval extra).",
 )
 @device_option
 @click.option("--limit", default=0, type=click.IntRange(0), help="Use only the first N images (0: all).")
@@ -50,6 +64,7 @@ def evaluate(
     data: tuple[str, ...],
     protocol: str,
     hint_points: int,
+    realism: bool | None,
     limit: int,
     report_dir: Path | None,
     confidence: bool,
@@ -78,7 +93,9 @@ def evaluate(
     if asked:
         report_insights(colorizer, list(data), protocol, limit, asked, report_dir, show, progress.clear)
         return
-    report = run_evaluation(colorizer, list(data), protocol, limit, progress=show, hint_points=hint_points)
+    report = run_evaluation(
+        colorizer, list(data), protocol, limit, progress=show, hint_points=hint_points, realism=realism
+    )
     progress.clear()
     click.echo(format_table(report.summary))
     for line in report.summary["skipped"]:

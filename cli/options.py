@@ -11,7 +11,14 @@ from typing import Any
 import click
 from colorplug_cli.types import DeviceType, FiniteFloatRange
 
-from colorplug.defaults import DEFAULT_VIVIDNESS, MAX_RENDER_SIZE, MAX_VIVIDNESS, MIN_RENDER_SIZE
+from colorplug.defaults import (
+    DECODER_NAMES,
+    DEFAULT_DECODER,
+    DEFAULT_VIVIDNESS,
+    MAX_RENDER_SIZE,
+    MAX_VIVIDNESS,
+    MIN_RENDER_SIZE,
+)
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -41,6 +48,14 @@ vividness_option = click.option(
     help=f"0: the colours most likely right; 1: rarer, more vivid ones; up to {MAX_VIVIDNESS:g} (default: "
     f"{DEFAULT_VIVIDNESS:g}, chosen on a validation set). For weights that predict a colour distribution "
     "(general).",
+)
+decoder_option = click.option(
+    "--decoder",
+    default=None,
+    type=click.Choice(DECODER_NAMES),
+    help=f"How the colour distribution becomes one colour per pixel: annealed (each pixel's own mean) or "
+    f"region (one likely colour per region, stopping at edges) (default: {DEFAULT_DECODER}, chosen on a "
+    "validation set).",
 )
 render_option = click.option(
     "--render-size",

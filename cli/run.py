@@ -10,6 +10,7 @@ import click
 from colorplug_cli.messages import say
 from colorplug_cli.options import (
     batch_option,
+    decoder_option,
     device_option,
     quiet_option,
     render_option,
@@ -47,6 +48,7 @@ RUN_JOB_SETTINGS = ("hints", "fmt", "name_suffix", "overwrite", "shard", "confid
     help="Scale the predicted colour (0 gives gray, >1 more vivid).",
 )
 @vividness_option
+@decoder_option
 @click.option(
     "--hints",
     type=click.Path(exists=True, path_type=Path),

@@ -11,11 +11,11 @@ from colorplug.color.chroma import (
     annealed_mean,
     bin_histogram,
     classification_loss,
-    decode,
     nearest_bins,
     rebalancing_weights,
     soft_encode,
 )
+from colorplug.color.decoders import decode
 from colorplug.color.lab import rgb_to_lab
 from colorplug.nets.blocks import Chroma
 
@@ -95,6 +95,9 @@ def test_annealed_mean_goes_from_mean_to_mode():
     assert 10 < mean[0] < 50  # between gray and red
 
 
+FLAT = torch.zeros(1, 1, 8, 8)  # the network's input L (unused by the annealed mean)
+
+
 def test_decode_undoes_the_rebalancing_to_the_degree_asked():
     bins = ab_bins()
     gray = bins.abs().sum(1).argmin()
@@ -104,9 +107,9 @@ def test_decode_undoes_the_rebalancing_to_the_degree_asked():
     weights = torch.ones(BIN_COUNT)
     weights[red] = 20.0  # red was rare: the loss up-weighted it 20 times
     chroma = Chroma(torch.zeros(1, 2, 8, 8), logits)
-    likely = decode(chroma, bins, weights, 0.0)  # red's weight divided out: gray
-    rebalanced = decode(chroma, bins, weights, 1.0)
+    likely = decode(chroma, bins, weights, 0.0, FLAT)  # red's weight divided out: gray
+    rebalanced = decode(chroma, bins, weights, 1.0, FLAT)
     assert likely.shape == rebalanced.shape == (1, 2, 8, 8)
     assert likely[0, 0].abs().max() < 2 / 128
     assert 15 / 128 < rebalanced[0, 0].mean() < 35 / 128  # between gray and red
-    assert decode(chroma, bins, weights, 1.5)[0, 0].mean() > rebalanced[0, 0].mean()
+    assert decode(chroma, bins, weights, 1.5, FLAT)[0, 0].mean() > rebalanced[0, 0].mean()

@@ -139,3 +139,12 @@ def test_run_confidence_with_weights_without_the_head_is_one_line_exit_2(tmp_pat
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "--confidence" in lines[0] and "distribution" in lines[0]
+
+
+def test_the_map_is_of_the_colour_the_chosen_decoder_picks():
+    bins, weights, lightness = ab_bins(), torch.ones(len(ab_bins())), torch.full((1, 1, 8, 8), 60.0)
+    logits = torch.log(torch.softmax(logits_peaked_at((30.0, 30.0), (-30.0, -30.0)), dim=1) + 1e-9)
+    logits[:, int((bins - torch.tensor([30.0, 30.0])).norm(dim=1).argmin())] += 0.5  # one leads
+    annealed = cell_confidence(logits, bins, weights, 1.0, lightness, "annealed")
+    region = cell_confidence(logits, bins, weights, 1.0, lightness, "region")
+    assert float(region.mean()) != pytest.approx(float(annealed.mean()), abs=1e-3)

@@ -14,7 +14,7 @@ from colorplug.nets.efficientnet import (
     LITE0_INPUT_MEAN,
     LITE0_INPUT_STD,
     PRETRAINED_ENV,
-    Lite0Encoder,
+    LiteEncoder,
     find_pretrained_file,
     load_pretrained,
     pretrained_state,
@@ -28,7 +28,7 @@ CATS = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 def classifier():
     """Our encoder with the checkpoint's ImageNet head applied functionally: image -> 1000 logits."""
     state = pretrained_state()
-    encoder = Lite0Encoder()
+    encoder = LiteEncoder("lite0")
     load_pretrained(encoder)
     encoder.eval()
 
@@ -78,7 +78,7 @@ def test_logits_equal_the_reference_implementation(classifier, photos):
 
 
 def test_extra_input_channels_start_at_zero():
-    encoder = Lite0Encoder(in_channels=6)
+    encoder = LiteEncoder("lite0", in_channels=6)
     load_pretrained(encoder)
     stem = encoder.stem[0].weight
     assert stem[:, 3:].abs().max() == 0 and stem[:, :3].abs().max() > 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from colorplug.color.bilateral import gaussian_blur
 from colorplug.hints.follow import follow_hints
-from colorplug.nets.blocks import gaussian_blur
 
 
 def two_regions(height: int = 96, width: int = 144) -> tuple[torch.Tensor, torch.Tensor]:

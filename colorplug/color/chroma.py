@@ -22,7 +22,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from colorplug.color.lab import AB_SCALE, rgb_to_lab
+from colorplug.color.lab import rgb_to_lab
 
 GRID_STEP = 10.0  # ab bin spacing
 SOFT_NEIGHBOURS = 5  # targets are spread over this many nearest bins...
@@ -142,15 +142,3 @@ def annealed_mean(logits: torch.Tensor, bins: torch.Tensor, temperature: float) 
     """ab (N, 2, h, w) decoded from logits (N, Q, h, w): the mean of softmax(logits / T) over the bins."""
     probabilities = torch.softmax(logits / temperature, dim=1)
     return torch.einsum("nqhw,qc->nchw", probabilities, bins)
-
-
-def decode(chroma, bins: torch.Tensor, class_weights: torch.Tensor, vividness: float) -> torch.Tensor:
-    """ab / 128 (N, 2, H, W) of a network's Chroma: its regression when it has no distribution, else the
-    annealed mean of the distribution with the rebalancing undone to the degree 1 - `vividness` (see the
-    module docstring), upsampled to the regression's size."""
-    if chroma.logits is None:
-        return chroma.ab
-    prior = (vividness - 1.0) * class_weights.float().log().view(1, -1, 1, 1)
-    ab = annealed_mean(chroma.logits.float() + prior, bins, TEMPERATURE) / AB_SCALE
-    ab = F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
-    return ab[..., : chroma.ab.shape[-2], : chroma.ab.shape[-1]]

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from colorplug.color.chroma import TEMPERATURE
 from colorplug.color.compose import fit_to_gamut
-from colorplug.color.lab import lab_to_linear_rgb
+from colorplug.color.decoders import DECODERS, at_vividness
+from colorplug.color.lab import lab_to_linear_rgb, normalize_lightness
+from colorplug.defaults import DEFAULT_DECODER
 
 SCALE = 20.0  # expected distance (LAB units) at which the confidence is 1 / e
 CELL = 4  # the distribution's grid is a quarter of the render size
@@ -42,9 +43,8 @@ def bins_in_gamut(lightness: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
 
 
 def distribution(logits: torch.Tensor, class_weights: torch.Tensor, vividness: float) -> torch.Tensor:
-    """Probabilities (N, Q, h, w) of logits re-weighted at `vividness` (as chroma.decode does, at T = 1)."""
-    prior = (vividness - 1.0) * class_weights.float().log().view(1, -1, 1, 1)
-    return torch.softmax(logits.float() + prior, dim=1)
+    """Probabilities (N, Q, h, w) of logits re-weighted at `vividness` (as the decoders do, at T = 1)."""
+    return torch.softmax(at_vividness(logits, class_weights, vividness), dim=1)
 
 
 def expected_distance(
@@ -77,9 +77,11 @@ def cell_confidence(
     class_weights: torch.Tensor,
     vividness: float,
     lightness_small: torch.Tensor,
+    decoder: str = DEFAULT_DECODER,
 ) -> torch.Tensor:
     """Confidence (N, 1, gh, gw) in 0..1 of each cell of the distribution's grid, for logits
-    (N, Q, gh, gw) and render-size L (N, 1, h, w) in [0, 100] (see the module docstring).
+    (N, Q, gh, gw) and render-size L (N, 1, h, w) in [0, 100], of the colour `decoder` chooses (see
+    the module docstring).
 
     >>> logits = torch.zeros(1, 3, 2, 2)
     >>> logits[:, 0] = 20.0  # all but certain of bin 0
@@ -89,9 +91,9 @@ def cell_confidence(
     (torch.Size([1, 1, 2, 2]), True)
     """
     lightness = cell_lightness(lightness_small.float(), tuple(logits.shape[-2:]))
-    prior = (vividness - 1.0) * class_weights.float().log().view(1, -1, 1, 1)
-    decoded = torch.softmax((logits.float() + prior) / TEMPERATURE, dim=1)
-    chosen = fit_to_gamut(lightness, torch.einsum("nqhw,qc->nchw", decoded, bins.float()))
+    scaled = normalize_lightness(lightness)  # the decoders' lightness is the network's input range
+    decoded = DECODERS[decoder](at_vividness(logits, class_weights, vividness), bins.float(), scaled)
+    chosen = fit_to_gamut(lightness, decoded)
     inside = bins_in_gamut(lightness, bins.float())
     probabilities = distribution(logits, class_weights, vividness)
     return torch.exp(-expected_distance(probabilities, bins.float(), chosen, inside) / SCALE)

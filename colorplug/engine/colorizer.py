@@ -19,10 +19,11 @@ import torch
 from PIL import Image
 
 from colorplug.color import compose
-from colorplug.color.chroma import decode
 from colorplug.color.confidence import cell_confidence, to_full_size, to_render_size
+from colorplug.color.decoders import DECODERS, decode
 from colorplug.color.lab import denormalize_ab, normalize_lightness
 from colorplug.defaults import (
+    DEFAULT_DECODER,
     DEFAULT_MAX_PIXELS,
     DEFAULT_RENDER_SIZE,
     DEFAULT_SATURATION,
@@ -92,6 +93,12 @@ def _check_saturation(saturation: float) -> float:
     return saturation
 
 
+def _check_decoder(decoder: str) -> str:
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
+    return decoder
+
+
 class Colorizer:
     """Colorize grayscale photos at full resolution with a trained network.
 
@@ -110,6 +117,7 @@ class Colorizer:
         network: Network | None = None,
         batch_size: int | None = None,
         vividness: float | None = None,
+        decoder: str | None = None,
     ) -> None:
         """`weights`: a shipped name ('general', ...) or a file, None for the default.
 
@@ -118,7 +126,8 @@ class Colorizer:
         likely right (0) to rarer, more vivid ones (1: as rebalanced in training, and beyond); None means
         DEFAULT_VIVIDNESS, which was chosen on a validation split (see the README). `batch_size` None
         means 1 on the CPU (batching only slows convolutions there) and 16 on GPUs. `network` passes an
-        already loaded network instead of `weights` (tests, experiments).
+        already loaded network instead of `weights` (tests, experiments). `decoder`: how a colour
+        distribution becomes one colour per pixel (color/decoders.py), None for DEFAULT_DECODER.
         """
         network = network or load_network(weights)
         self.weights_name = network.name
@@ -126,6 +135,7 @@ class Colorizer:
         self.render_size = _check_render_size(render_size or network.render_size or DEFAULT_RENDER_SIZE)
         self.saturation = _check_saturation(saturation)
         self.vividness = self._vividness(vividness)
+        self.decoder = _check_decoder(decoder or DEFAULT_DECODER)
         self.device = pick_device(device)
         # BatchNorm folded into the convs; channels_last where it is the faster layout (plain convs)
         self.memory_format = MEMORY_FORMATS.get(self.config.memory_format, torch.contiguous_format)
@@ -166,7 +176,8 @@ class Colorizer:
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
                 chroma = self.network(x) if given is None else self.network(x, given)
             if self.config.predicts_distribution:
-                ab = decode(chroma, self.network.bins, self.network.class_weights, self.vividness)
+                weights = self.network.class_weights
+                ab = decode(chroma, self.network.bins, weights, self.vividness, x, self.decoder)
             else:
                 ab = chroma.ab
             if given is not None:  # make sure of what the user asked for, over the hinted regions
@@ -193,7 +204,9 @@ class Colorizer:
         self.check_distribution("a confidence map")
         bins, weights = self.network.bins.cpu(), self.network.class_weights.cpu()
         with torch.inference_mode():
-            cells = cell_confidence(logits.float().cpu(), bins, weights, self.vividness, lightness_small)
+            cells = cell_confidence(
+                logits.float().cpu(), bins, weights, self.vividness, lightness_small, self.decoder
+            )
             return to_render_size(cells, lightness_small.float())
 
     def predict_logits(self, prepared: Prepared) -> torch.Tensor:

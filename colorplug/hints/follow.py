@@ -15,17 +15,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from colorplug.nets.blocks import gaussian_blur
+from colorplug.color.bilateral import LEVELS, gaussian_blur, tone_weights
 
 CELL = 4  # grid cells are CELL x CELL render pixels
-LEVELS = 11  # lightness layers of the grid, evenly over L 0..100
 SPACE_SIGMA = 0.2  # spatial reach, as a share of the render's short side (chosen on validation photos)
 TONE_SIGMA = 6.0  # lightness reach, in L units (chosen on validation photos: tied with 12, stops at edges)
-
-
-def _tone_weights(lightness: torch.Tensor, levels: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Closeness (N, K, H, W) of lightness (N, 1, H, W) in [-1, 1] to each level (K,)."""
-    return torch.exp(-((lightness - levels.view(1, -1, 1, 1)) ** 2) / (2 * sigma**2))
 
 
 def follow_hints(
@@ -46,12 +40,10 @@ def follow_hints(
     within = share.clamp(min=1e-8)
     residual = (F.adaptive_avg_pool2d(hints[:, :2] * mask - ab * mask, grid) / within) * given
     hint_lightness = F.adaptive_avg_pool2d(lightness * mask, grid) / within
-    levels = torch.linspace(-1, 1, LEVELS, dtype=ab.dtype, device=ab.device)
-    sigma = tone_sigma / 50  # L units -> the normalised [-1, 1] scale
-    splat = _tone_weights(hint_lightness, levels, sigma) * given  # (N, K, h, w)
+    splat = tone_weights(hint_lightness, tone_sigma) * given  # (N, K, h, w)
     stacked = torch.cat((residual[:, :, None] * splat[:, None], splat[:, None]), dim=1)  # (N, 3, K, h, w)
     blurred = gaussian_blur(stacked.flatten(1, 2), space_sigma * min(grid)).unflatten(1, (3, LEVELS))
-    read = _tone_weights(F.adaptive_avg_pool2d(lightness, grid), levels, sigma)  # (N, K, h, w)
+    read = tone_weights(F.adaptive_avg_pool2d(lightness, grid), tone_sigma)  # (N, K, h, w)
     correction = (blurred[:, :2] * read[:, None]).sum(dim=2)
     weight = (blurred[:, 2] * read).sum(dim=1, keepdim=True)
     peak = (read * read).sum(dim=1, keepdim=True)  # the weight right at a lone hint of this lightness

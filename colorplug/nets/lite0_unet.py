@@ -10,13 +10,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorplug.color.bilateral import gaussian_blur
 from colorplug.color.chroma import BIN_COUNT
-from colorplug.nets.blocks import Chroma, conv_bn_act, gaussian_blur, pad_to_multiple, scaled, upsample2
+from colorplug.nets.blocks import Chroma, conv_bn_act, pad_to_multiple, scaled, upsample2
 from colorplug.nets.efficientnet import (
     FEATURE_CHANNELS,
     LITE0_INPUT_MEAN,
     LITE0_INPUT_STD,
-    Lite0Encoder,
+    LiteEncoder,
     load_pretrained,
 )
 
@@ -59,7 +60,7 @@ class Lite0UNet(nn.Module):
         self.width = width
         c32, c16, c8, c4, c2 = (scaled(f, width) for f in (160, 128, 64, 48, 16))
         s2, s4, s8, s16, s32 = FEATURE_CHANNELS
-        self.encoder = Lite0Encoder(in_channels=3 + HINT_CHANNELS)
+        self.encoder = LiteEncoder("lite0", in_channels=3 + HINT_CHANNELS)
         self.register_buffer("input_mean", torch.tensor(LITE0_INPUT_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("input_std", torch.tensor(LITE0_INPUT_STD).view(1, 3, 1, 1), persistent=False)
         self.bottleneck = conv_bn_act(s32, c32, kernel=1)

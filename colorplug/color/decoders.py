@@ -1,0 +1,89 @@
+"""Decoders: a predicted colour distribution (logits over the ab bins, see chroma.py) -> one ab per pixel.
+
+`annealed`: the annealed mean of each pixel's own distribution (Zhang et al. 2016). Where a region could
+be red or green, every pixel averages the two and the region comes out brown.
+
+`region`: one mode per region. The distribution is pooled over each pixel's region (a bilateral average:
+near in space and in lightness, so it stops at edges), smoothed in ab, and its peak is the region's
+colour; each pixel then takes the mean of its own distribution within REGION_RADIUS of that peak, so
+detail inside the region stays and neighbouring pixels cannot pick different hues.
+
+Both decode at the user's vividness (the rebalancing undone to the degree 1 - vividness, chroma.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from colorplug.color.bilateral import bilateral_average
+from colorplug.color.chroma import TEMPERATURE, annealed_mean
+from colorplug.color.lab import AB_SCALE
+from colorplug.defaults import DEFAULT_DECODER
+
+# the region decoder's settings (chosen on validation photos, see the README's decoder section)
+REGION_SPACE = 0.15  # spatial reach of a region, as a share of the grid's short side
+REGION_TONE = 10.0  # lightness reach, L units
+REGION_MODE_SIGMA = 10.0  # ab smoothing before the peak is taken, LAB units
+REGION_RADIUS = 20.0  # each pixel's mean is taken within this ab distance of its region's peak
+
+
+def at_vividness(logits: torch.Tensor, class_weights: torch.Tensor, vividness: float) -> torch.Tensor:
+    """Logits (N, Q, h, w) re-weighted to the vividness: the rebalancing divided out to 1 - vividness.
+
+    >>> at_vividness(torch.zeros(1, 2, 1, 1), torch.tensor([1.0, 4.0]), 1.0).flatten().tolist()
+    [0.0, 0.0]
+    """
+    return logits.float() + (vividness - 1.0) * class_weights.float().log().view(1, -1, 1, 1)
+
+
+def annealed(logits: torch.Tensor, bins: torch.Tensor, lightness: torch.Tensor) -> torch.Tensor:
+    """ab (N, 2, h, w) in LAB units: each pixel's annealed mean (`lightness` is not used)."""
+    return annealed_mean(logits, bins, TEMPERATURE)
+
+
+def region(logits: torch.Tensor, bins: torch.Tensor, lightness: torch.Tensor) -> torch.Tensor:
+    """ab (N, 2, h, w) in LAB units: each pixel's mean near its region's mode (see the module docstring);
+    `lightness` (N, 1, h, w) in [-1, 1] at the logits' size.
+
+    >>> bins = torch.tensor([[-40.0, 0.0], [0.0, 0.0], [40.0, 0.0]])
+    >>> logits = torch.tensor([3.0, 2.9, 3.0]).view(1, 3, 1, 1).repeat(1, 1, 4, 4)
+    >>> logits[..., 0] += 0.2  # the left column leans red, the region as a whole too
+    >>> ab = region(logits, bins, torch.zeros(1, 1, 4, 4))
+    >>> bool((ab[0, 0] < -20).all())  # one mode for the whole region, not the gray mean of two
+    True
+    """
+    probabilities = torch.softmax(logits / TEMPERATURE, dim=1)
+    short = min(logits.shape[-2:])
+    pooled = bilateral_average(probabilities, lightness, max(REGION_SPACE * short, 1.0), REGION_TONE)
+    apart = torch.cdist(bins.double(), bins.double()).float()
+    smoothed = torch.einsum("nqhw,qr->nrhw", pooled, torch.exp(-(apart**2) / (2 * REGION_MODE_SIGMA**2)))
+    near = (apart[smoothed.argmax(dim=1)] <= REGION_RADIUS).permute(0, 3, 1, 2)  # (N, Q, h, w)
+    kept = probabilities * near
+    return torch.einsum("nqhw,qc->nchw", kept, bins) / kept.sum(dim=1, keepdim=True).clamp(min=1e-12)
+
+
+Decoder = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+DECODERS: dict[str, Decoder] = {"annealed": annealed, "region": region}  # named in defaults.DECODER_NAMES
+
+
+def decode(
+    chroma,
+    bins: torch.Tensor,
+    class_weights: torch.Tensor,
+    vividness: float,
+    lightness: torch.Tensor,
+    decoder: str = DEFAULT_DECODER,
+) -> torch.Tensor:
+    """ab / 128 (N, 2, H, W) of a network's Chroma: its regression when it has no distribution, else its
+    distribution decoded at `vividness` by `decoder`, upsampled to the regression's size. `lightness`:
+    the network's input L (N, 1, H, W) in [-1, 1]."""
+    if chroma.logits is None:
+        return chroma.ab
+    logits = at_vividness(chroma.logits, class_weights, vividness)
+    small = F.adaptive_avg_pool2d(lightness.float(), logits.shape[-2:])
+    ab = DECODERS[decoder](logits, bins, small) / AB_SCALE
+    ab = F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
+    return ab[..., : chroma.ab.shape[-2], : chroma.ab.shape[-1]]
