@@ -60,13 +60,17 @@ def test_weights_without_the_head_give_no_suggestions(tiny_weights):
         Colorizer(tiny_weights, device="cpu").suggest(np.zeros((30, 40), np.uint8))
 
 
-def test_places_to_hint_are_the_largest_unsure_regions_first():
+def test_places_to_hint_are_spread_over_the_unsure_area_most_unsure_first():
     sure = torch.ones(40, 40)
     sure[2:6, 2:6] = 0.2  # a small unsure square
-    sure[20:36, 10:30] = 0.1  # a large one
-    places = where_to_hint(sure, (80, 80), low_share=0.5)
-    assert [(p.x, p.y) for p in places] == [(39, 55), (7, 7)]  # deepest, nearest the centre
-    assert places[0].area > places[1].area and places[0].width == 40
+    sure[20:32, 20:32] = 0.1  # a large one
+    two = where_to_hint(sure, (80, 80), count=2)
+    assert [(p.x, p.y) for p in two] == [(51, 51), (7, 7)]  # the large one first, at the centres
+    assert two[0].area == 4 * 144 and two[0].width == 24 and two[1].area == 4 * 16
+    five = where_to_hint(sure, (80, 80))
+    assert len(five) == 5 and all(sure[p.y // 2, p.x // 2] < 1 for p in five)  # each on the unsure area
+    assert len({(p.x, p.y) for p in five}) == 5
+    assert where_to_hint(torch.full((10, 10), 0.5), (10, 10)) == []  # nothing is less sure than the rest
 
 
 def test_sparsification_of_a_perfect_ranking_is_the_oracle():

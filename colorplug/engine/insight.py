@@ -3,9 +3,10 @@
 Suggestions: the probabilities (at vividness 0: the colours most likely right) of the cells a region
 covers are pooled (their mean, weighted by how much of each cell the region covers) and their distinct
 modes (color/modes.py) are offered in the region's own mean lightness, fitted into sRGB. Where to hint:
-the largest connected regions whose confidence is below the photo's own LOW_SHARE quantile, largest
-first, each with the point deepest inside it (nearest its centroid among equals: a hint at the centroid
-of a ring would miss the ring).
+the pixels whose confidence is below the photo's own LOW_SHARE quantile are split into places by a
+k-means weighted by their unsureness (1 - confidence), the most unsure place first, each at its member
+nearest its centre. On validation photos this beat the largest unsure connected regions: hints spread
+over the unsure area help more than hints in its biggest blobs.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from colorplug.io.picture import Picture
 
 SUGGESTIONS = 5  # colours offered by default
 PLACES = 5  # places to hint offered by default
-LOW_SHARE = 0.3  # "low confidence": below this quantile of the photo's own map (chosen on val)
-MIN_PLACE = 4  # render pixels: smaller low-confidence specks are no place to hint
+LOW_SHARE = 0.5  # "unsure": below this quantile of the photo's own map (chosen on val, see notes/16.md)
+ROUNDS = 15  # k-means rounds
 
 Box = tuple[int, int, int, int]  # x, y, width, height in photo pixels
 
@@ -152,41 +153,54 @@ def _suggestion(ab: torch.Tensor, share: float, lightness: float) -> Suggestion:
 def where_to_hint(
     confidence: torch.Tensor, photo: tuple[int, int], count: int = PLACES, low_share: float = LOW_SHARE
 ) -> list[Place]:
-    """The `count` largest connected regions of render-size confidence (h, w) below its `low_share`
-    quantile, largest first, as Places in photo pixels (see the module docstring).
+    """Up to `count` places in the render-size confidence (h, w) below its `low_share` quantile: its
+    pixels split by a weighted k-means, most unsure first, as Places in photo pixels (see the module
+    docstring).
 
     >>> sure = torch.ones(20, 20)
-    >>> sure[2:8, 2:8] = 0.1  # one unsure square
-    >>> where_to_hint(sure, (40, 40), low_share=0.5)
-    [Place(x=9, y=9, width=12, height=12, area=144)]
+    >>> sure[2:8, 2:8], sure[12:16, 12:16] = 0.1, 0.2  # two unsure squares
+    >>> where_to_hint(sure, (40, 40), count=2)
+    [Place(x=9, y=9, width=12, height=12, area=144), Place(x=27, y=27, width=8, height=8, area=64)]
     """
-    from scipy import ndimage
-
     values = confidence.float().numpy()
-    low = values < min(float(np.quantile(values, low_share)), float(values.max()))
-    labels, found = ndimage.label(low)
-    if not found:
+    points = np.argwhere(values < min(float(np.quantile(values, low_share)), float(values.max())))
+    if not len(points):
         return []
-    areas = np.bincount(labels.ravel(), minlength=found + 1)[1:]
-    order = [int(i) + 1 for i in np.argsort(-areas, kind="stable") if areas[i] >= MIN_PLACE][:count]
-    return [_place(labels == label, photo) for label in order]
+    weights = 1.0 - values[tuple(points.T)] + 1e-6
+    owner = _clusters(points.astype(float), weights, min(count, len(points)))
+    found = [(float(weights[owner == k].sum()), points[owner == k], weights[owner == k]) for k in set(owner)]
+    found.sort(key=lambda item: -item[0])
+    return [_place(members, mass, values.shape, photo) for _, members, mass in found]
 
 
-def _place(component: np.ndarray, photo: tuple[int, int]) -> Place:
-    """The Place of one component (h, w) of a render-size mask: its deepest point and its extent."""
-    from scipy import ndimage
+def _clusters(points: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:
+    """Which of `count` clusters each point (n, 2) belongs to: weighted k-means, started from the most
+    unsure point and then, one by one, the point farthest (weighted) from the centres so far."""
+    centres = points[[int(weights.argmax())]]
+    while len(centres) < count:
+        gaps = ((points[:, None] - centres[None]) ** 2).sum(axis=-1).min(axis=1)
+        centres = np.vstack((centres, points[int((weights * gaps).argmax())]))
+    for _ in range(ROUNDS):
+        owner = ((points[:, None] - centres[None]) ** 2).sum(axis=-1).argmin(axis=1)
+        for k in range(count):
+            if (owner == k).any():
+                centres[k] = np.average(points[owner == k], axis=0, weights=weights[owner == k])
+    return owner
 
-    depth = ndimage.distance_transform_edt(np.pad(component, 1))[1:-1, 1:-1]
-    rows, columns = np.nonzero(component)
-    deepest = np.argwhere(depth == depth.max())  # of these, the one nearest the centroid
-    row, column = deepest[int(np.argmin(((deepest - [rows.mean(), columns.mean()]) ** 2).sum(axis=1)))]
-    scale_y, scale_x = photo[0] / component.shape[0], photo[1] / component.shape[1]
+
+def _place(points: np.ndarray, weights: np.ndarray, grid: tuple[int, int], photo: tuple[int, int]) -> Place:
+    """The Place of one cluster of render pixels (n, 2): its member nearest its weighted centre (so it
+    lies on the unsure area, not beside a ring of it) and its extent."""
+    centre = np.average(points, axis=0, weights=weights)
+    row, column = points[int(((points - centre) ** 2).sum(axis=1).argmin())]
+    extent = points.max(axis=0) - points.min(axis=0) + 1
+    scale_y, scale_x = photo[0] / grid[0], photo[1] / grid[1]
     return Place(
         x=int((column + 0.5) * scale_x),
         y=int((row + 0.5) * scale_y),
-        width=round((columns.max() - columns.min() + 1) * scale_x),
-        height=round((rows.max() - rows.min() + 1) * scale_y),
-        area=round(len(rows) * scale_x * scale_y),
+        width=round(extent[1] * scale_x),
+        height=round(extent[0] * scale_y),
+        area=round(len(points) * scale_x * scale_y),
     )
 
 
