@@ -10,7 +10,7 @@ The plug-in and the engine talk through files in a private (0700) temporary fold
   output.raw     the colorized pixels in the same layout (written by `python -m colorplug.gimp_bridge`)
   confidence.raw the confidence map, u8 gray (255 = most certain), one byte per pixel
   response.json  {"ok": true} or {"ok": false, "error": "one line"}; with "suggest" also "suggestions"
-                  ([{"hex", "rgb", "share"}], most likely first) and "places" ([{"x", "y", "width", "height"}])
+                  ([{"hex", "rgb", "share"}], most likely first), "places" ([{"x", "y", "width", "height"}])
 """
 
 from __future__ import annotations
