@@ -148,3 +148,13 @@ def test_the_map_is_of_the_colour_the_chosen_decoder_picks():
     annealed = cell_confidence(logits, bins, weights, 1.0, lightness, "annealed")
     region = cell_confidence(logits, bins, weights, 1.0, lightness, "region")
     assert float(region.mean()) != pytest.approx(float(annealed.mean()), abs=1e-3)
+
+
+def test_the_gamut_table_agrees_with_the_exact_test_but_near_its_edge():
+    from colorplug.color.confidence import exactly_in_gamut
+
+    bins = ab_bins()
+    lightness = torch.linspace(0, 100, 997).view(1, 1, -1, 1)
+    table, exact = bins_in_gamut(lightness, bins), exactly_in_gamut(lightness, bins)
+    assert table.shape == exact.shape == (1, len(bins), 997, 1)
+    assert float((table != exact).float().mean()) < 0.01
