@@ -19,7 +19,7 @@ import numpy as np
 from colorplug import Colorizer
 from colorplug.io.decode import load_picture
 from colorplug.io.encode import save_picture
-from colorplug.io.picture import Picture
+from colorplug.io.graymap import save_gray_map
 colorizer = Colorizer(device="cpu")
 photo, out = {photo!r}, {out!r}
 def plain():
@@ -27,7 +27,7 @@ def plain():
 def with_map():
     picture, sure = colorizer.colorize_pictures([load_picture(photo)], confidence=True)[0]
     save_picture(picture, out + ".jpg")
-    save_picture(Picture(sure), out + "_confidence.png")
+    save_gray_map(sure, out + "_confidence.png")
 def suggest():
     picture = load_picture(photo)
     colorizer.suggest(picture, (1000, 800, 400, 300))

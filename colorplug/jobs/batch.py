@@ -24,6 +24,7 @@ from colorplug.io.decode import load_picture
 from colorplug.io.encode import format_for_suffix, save_picture
 from colorplug.io.files import display_path
 from colorplug.io.formats import ALPHA_FORMATS
+from colorplug.io.graymap import save_gray_map
 from colorplug.io.picture import Picture
 from colorplug.jobs.plan import Job
 
@@ -73,7 +74,7 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
             raise ColorplugError(f"cannot create {display_path(target.parent)}: {exc.strerror}") from None
         save_picture(picture, target)
         if job.confidence is not None:
-            save_picture(Picture(to_full_size(confidence[0], prepared.lightness.shape)), job.confidence)
+            save_gray_map(to_full_size(confidence[0], prepared.lightness.shape), job.confidence)
         return JobResult(job, written=target, notes=notes)
     except Exception as exc:  # one file's failure must not stop the others
         return JobResult(job, error=exc)
