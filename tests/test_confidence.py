@@ -158,3 +158,15 @@ def test_the_gamut_table_agrees_with_the_exact_test_but_near_its_edge():
     table, exact = bins_in_gamut(lightness, bins), exactly_in_gamut(lightness, bins)
     assert table.shape == exact.shape == (1, len(bins), 997, 1)
     assert float((table != exact).float().mean()) < 0.01
+
+
+def test_a_broken_photo_does_not_stop_the_maps_of_the_others(tmp_path, photos, lite_weights):
+    paths = write_images(tmp_path / "in", {"coffee": photos["coffee"]})
+    (tmp_path / "in" / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["run", str(tmp_path / "in"), "-o", str(out), "--weights", str(lite_weights), "--confidence"]
+    )
+    assert result.exit_code == 1 and "broken.png" in result.output and "Traceback" not in result.output
+    assert (out / f"{paths[0].stem}_confidence.png").is_file()
+    assert not (out / "broken_confidence.png").exists()

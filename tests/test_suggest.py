@@ -125,3 +125,21 @@ def test_eval_insights_write_their_summary_and_the_plot(tmp_path, photos, lite_w
     assert np.isfinite(summary["where"]["psnr_lift_placed"])
     with Image.open(report / "sparsification.png") as plot:
         assert plot.size == (640, 400)
+
+
+def test_eval_insights_with_weights_without_the_head_are_one_line(tmp_path, photos, tiny_weights):
+    write_images(tmp_path / "truth", {"coffee": photos["coffee"]}, gray=False, size=64)
+    result = CliRunner().invoke(
+        main, ["eval", str(tmp_path / "truth"), "--weights", str(tiny_weights), "--suggest"]
+    )
+    assert result.exit_code != 0 and "distribution" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_swatches_into_a_missing_folder_are_one_line(gray_photo, lite_weights, tmp_path):
+    strip = tmp_path / "no" / "such" / "strip.png"
+    result = CliRunner().invoke(
+        main, ["suggest", str(gray_photo), "--weights", str(lite_weights), "--swatches", str(strip)]
+    )
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("colorplug: ")
