@@ -226,24 +226,37 @@ def run_suggest(procedure, run_mode, image, drawables, arguments, data):
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
 
 
-def _suggest_procedure(plug_in, name):
-    procedure = Gimp.ImageProcedure.new(plug_in, name, Gimp.PDBProcType.PLUGIN, run_suggest, None)
+def _new_procedure(plug_in, name, run_function, label: str, blurb: str, text: str):
+    """An image procedure of colorplug under Colors, for one drawable of an RGB or gray image."""
+    procedure = Gimp.ImageProcedure.new(plug_in, name, Gimp.PDBProcType.PLUGIN, run_function, None)
     procedure.set_image_types("RGB*, GRAY*")
     procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-    procedure.set_menu_label("Suggest Colours (colorplug)")
+    procedure.set_menu_label(label)
     procedure.add_menu_path("<Image>/Colors")
-    procedure.set_documentation(
+    procedure.set_documentation(blurb, text, name)
+    procedure.set_attribution("colorplug", "colorplug", "2026")
+    return procedure
+
+
+def _installed_config() -> dict:
+    """The installed configuration, or {} when the plug-in is not set up (it says so when run)."""
+    try:
+        return marshal.read_config(HERE)
+    except marshal.EngineError:
+        return {}
+
+
+def _suggest_procedure(plug_in, name):
+    procedure = _new_procedure(
+        plug_in,
+        name,
+        run_suggest,
+        "Suggest Colours (colorplug)",
         "Suggest the most likely colours of the selection",
         f"Fills the palette '{marshal.PALETTE}' with the most likely distinct colours of the selection (or "
         "the whole layer) and sets the first as the foreground colour, to paint onto a hint layer.",
-        name,
     )
-    procedure.set_attribution("colorplug", "colorplug", "2026")
-    try:
-        config = marshal.read_config(HERE)
-    except marshal.EngineError:
-        config = {}
-    choice, default = _weights_choice(config)
+    choice, default = _weights_choice(_installed_config())
     procedure.add_choice_argument(
         "weights",
         marshal.ARGUMENT_LABELS["weights"],
@@ -265,21 +278,15 @@ class ColorplugPlugIn(Gimp.PlugIn):
     def do_create_procedure(self, name):
         if name == SUGGEST:
             return _suggest_procedure(self, name)
-        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
-        procedure.set_image_types("RGB*, GRAY*")
-        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label("Colorize Photo (colorplug)...")
-        procedure.add_menu_path("<Image>/Colors")
-        procedure.set_documentation(
+        procedure = _new_procedure(
+            self,
+            name,
+            run,
+            "Colorize Photo (colorplug)...",
             "Colorize a grayscale photo automatically",
             "Adds a new colour layer above the selected layer, predicted by colorplug's neural network.",
-            name,
         )
-        procedure.set_attribution("colorplug", "colorplug", "2026")
-        try:
-            config = marshal.read_config(HERE)
-        except marshal.EngineError:
-            config = {}
+        config = _installed_config()
         flags = GObject.ParamFlags.READWRITE
         labels = marshal.ARGUMENT_LABELS
         choice, default = _weights_choice(config)
