@@ -6,7 +6,7 @@ only the bins that sRGB can show at that L (the others are colours nobody will e
 distribution re-weighted at the same vividness as the decode. It becomes 0..1 by exp(-d / SCALE): 1 where
 every likely colour is the chosen one. The map is carried up to the render size along the lightness (a
 bilateral grid: it stops at lightness edges, as objects do), then bilinearly to the photo's size, like ab.
-The measure and its constants were chosen on validation photos (see the README's confidence section).
+The measure and its constants were chosen on validation photos (see docs/confidence.md).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A region's distribution (the mean of its pixels' probabilities) is smoothed in a
 SMOOTH_SIGMA, then peaks are picked greedily, the highest first, each at least SEPARATION from those
 already picked: distinct colours, not neighbouring bins of one. Every bin's probability goes to its
 nearest picked peak, which gives each colour its share; a colour is the probability-weighted mean of
-the bins within REFINE of its peak. Constants chosen on validation photos (see the README).
+the bins within REFINE of its peak. Constants chosen on validation photos (docs/confidence.md).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from colorplug.io.picture import Picture
 
 SUGGESTIONS = 5  # colours offered by default
 PLACES = 5  # places to hint offered by default
-LOW_SHARE = 0.5  # "unsure": below this quantile of the photo's own map (chosen on val, see notes/16.md)
+LOW_SHARE = 0.5  # "unsure": below this quantile of the photo's own map (chosen on val, docs/confidence.md)
 ROUNDS = 15  # k-means rounds
 
 Box = tuple[int, int, int, int]  # x, y, width, height in photo pixels
