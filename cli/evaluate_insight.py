@@ -16,11 +16,7 @@ def run_insights(colorizer, data: list[str], protocol: str, limit: int, asked: l
     """The summaries of the insight evaluations asked for, by name."""
     from colorplug.evaluation import insight
 
-    measures = {
-        "confidence": insight.evaluate_confidence,
-        "suggest": insight.evaluate_suggest,
-        "where": insight.evaluate_where,
-    }
+    measures = {name: getattr(insight, f"evaluate_{name}") for name in asked}  # evaluate_confidence, ...
     return {name: measures[name](colorizer, data, protocol, limit, progress).summary for name in asked}
 
 

@@ -194,19 +194,15 @@ class Colorizer:
     def check_distribution(self, what: str) -> None:
         """ColorplugError unless the weights predict a colour distribution (which `what` needs)."""
         if not self.config.predicts_distribution:
-            raise ColorplugError(
-                f"weights {self.weights_name!r} predict no colour distribution, which {what} needs "
-                "(the default, general, do)"
-            )
+            name = self.weights_name
+            raise ColorplugError(f"weights {name!r} predict no colour distribution, which {what} needs")
 
     def _confidence(self, logits: torch.Tensor | None, lightness_small: torch.Tensor) -> torch.Tensor:
         """Render-size confidence (N, 1, h, w) of the colours decoded (see color/confidence.py)."""
         self.check_distribution("a confidence map")
-        bins, weights = self.network.bins.cpu(), self.network.class_weights.cpu()
+        settings = (self.network.bins.cpu(), self.network.class_weights.cpu(), self.vividness)
         with torch.inference_mode():
-            cells = cell_confidence(
-                logits.float().cpu(), bins, weights, self.vividness, lightness_small, self.decoder
-            )
+            cells = cell_confidence(logits.float().cpu(), *settings, lightness_small, self.decoder)
             return to_render_size(cells, lightness_small.float())
 
     def predict_logits(self, prepared: Prepared) -> torch.Tensor:
@@ -278,8 +274,7 @@ class Colorizer:
         return replace_color(prepared.picture, rgb)
 
     def predict_prepared(self, batch: Sequence[Prepared], confidence: bool = False) -> list[Any]:
-        """Run the network once on prepared pictures that share one render shape (with `confidence`,
-        each result is (ab, confidence), see predict_ab).
+        """Run the network once on prepared pictures of one render shape (confidence: see predict_ab).
 
         >>> colorizer = Colorizer("general", device="cpu")
         >>> batch = [colorizer.prepare(Picture(np.zeros((30, 40), np.uint8))) for _ in range(2)]
@@ -332,9 +327,8 @@ class Colorizer:
         PIL image -> PIL image (8-bit); ndarray -> ndarray of the same dtype ((H, W, 3) or (H, W, 4));
         path -> Picture (use colorplug.io.encode.save_picture to write it, 16-bit kept); Picture ->
         Picture. `hints`: a hint image of the photo's size or aspect ratio (path, PIL image, RGBA array)
-        whose opaque pixels give colours to follow; their lightness is ignored. With `confidence`,
-        returns (image, map): the map is 8-bit gray, 255 = most certain (a PIL image for a PIL image, an
-        (H, W) uint8 array for an array, else a gray Picture).
+        whose opaque pixels give colours to follow; their lightness is ignored. With `confidence`:
+        (image, map), the map 8-bit gray (255 = most certain) as a PIL image, an array or a Picture.
 
         >>> colorizer = Colorizer("general", device="cpu")
         >>> colorizer.colorize(np.zeros((30, 40), np.uint8)).shape
@@ -349,8 +343,7 @@ class Colorizer:
     def colorize_batch(
         self, images: Sequence[Any], hints: Sequence[Any] | None = None, confidence: bool = False
     ) -> list[Any]:
-        """Colorize several images (each as `colorize` takes them, and returns them), batching the
-        network calls.
+        """Colorize several images (each as `colorize` takes and returns them), batching network calls.
 
         >>> images = [np.zeros((30, 40), np.uint8), np.zeros((20, 20, 4), np.uint8)]
         >>> [out.shape for out in Colorizer("general", device="cpu").colorize_batch(images)]
@@ -358,16 +351,13 @@ class Colorizer:
         """
         pictures = [self._as_picture(image) for image in images]
         outputs = self.colorize_pictures(pictures, hints, confidence)
-        if confidence:
-            return [
-                (self._as_kind(out, original), insight.map_as_kind(sure, original))
-                for (out, sure), original in zip(outputs, images, strict=True)
-            ]
-        return [self._as_kind(out, original) for out, original in zip(outputs, images, strict=True)]
+        if not confidence:
+            return [self._as_kind(out, original) for out, original in zip(outputs, images, strict=True)]
+        pairs = zip(outputs, images, strict=True)
+        return [(self._as_kind(out, kind), insight.map_as_kind(sure, kind)) for (out, sure), kind in pairs]
 
     def suggest(self, image: Any, region: Any = None, count: int = 5) -> list[insight.Suggestion]:
-        """The `count` most likely distinct colours of a region (a box x, y, width, height in pixels, a
-        boolean mask of the photo's size, or None: all of it), most likely first (see engine/insight.py).
+        """The `count` most likely distinct colours of a region: a box (x, y, w, h), a mask or None (all).
 
         >>> [len(s.hex) for s in Colorizer("general", device="cpu").suggest(np.zeros((30, 40), np.uint8))]
         [7, 7, 7, 7, 7]
@@ -378,12 +368,11 @@ class Colorizer:
         return insight.suggest_in(logits, bins, weights, prepared.lightness, prepared.shape, region, count)
 
     def where_to_hint(self, image: Any, count: int = 5) -> list[insight.Place]:
-        """The `count` places (largest first) where the colour is least certain (see engine/insight.py).
+        """The `count` places, most unsure first, where a hint would help most (see engine/insight.py).
 
         >>> len(Colorizer("general", device="cpu").where_to_hint(np.zeros((60, 80), np.uint8))) <= 5
         True
         """
-        self.check_distribution("places to hint")
         prepared = self.prepare(self._as_picture(image))
         _, confidence = self.predict_ab(prepared.lightness_small[None, None], confidence=True)
         return insight.where_to_hint(confidence[0, 0], prepared.lightness.shape, count)

@@ -210,9 +210,7 @@ def map_as_kind(confidence: np.ndarray, original: object) -> object:
 
     if isinstance(original, Image.Image):
         return Image.fromarray(confidence, mode="L")
-    if isinstance(original, np.ndarray):
-        return confidence
-    return Picture(confidence)
+    return confidence if isinstance(original, np.ndarray) else Picture(confidence)
 
 
 def swatch_strip(suggestions: list[Suggestion], size: int = 64) -> np.ndarray:

@@ -73,8 +73,7 @@ def removal_curve(errors: np.ndarray, order: np.ndarray) -> np.ndarray:
 
 def sparsification(errors: np.ndarray, confidence: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """The curves of one photo: by confidence (least certain first), the oracle's and a random order's."""
-    generator = np.random.default_rng(seed)
-    tie_break = generator.random(len(errors)) * 0.5  # within one 8-bit level
+    tie_break = (generator := np.random.default_rng(seed)).random(len(errors)) * 0.5  # within one level
     return {
         "confidence": removal_curve(errors, np.argsort(confidence + tie_break, kind="stable")),
         "oracle": removal_curve(errors, np.argsort(-errors, kind="stable")),

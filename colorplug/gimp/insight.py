@@ -5,6 +5,7 @@ response.json."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -41,10 +42,9 @@ def read_mask(folder: Path, width: int, height: int) -> np.ndarray | None:
 
 def suggest_answer(colorizer, picture, mask: np.ndarray | None, count: int) -> dict:
     """The response's suggestions (hex, rgb, share; most likely first) and places to hint (x, y, width,
-    height in the layer's pixels, the most unsure first)."""
+    height, area in the layer's pixels, the most unsure first)."""
     offered = colorizer.suggest(picture, mask, count)
-    places = colorizer.where_to_hint(picture)
     return {
         "suggestions": [{"hex": s.hex, "rgb": list(s.rgb), "share": round(s.share, 4)} for s in offered],
-        "places": [{"x": p.x, "y": p.y, "width": p.width, "height": p.height} for p in places],
+        "places": [asdict(place) for place in colorizer.where_to_hint(picture)],
     }
