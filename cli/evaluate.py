@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from colorplug_cli.evaluate_insight import INSIGHTS, report_insights
 from colorplug_cli.options import (
     batch_option,
     decoder_option,
@@ -71,6 +72,9 @@ REPORT_HELP = "Write per_image.csv, summary.json and grid.png here."
 @click.option("--limit", default=0, type=click.IntRange(0), help="Use only the first N images (0: all).")
 @batch_option
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), help=REPORT_HELP)
+@click.option("--confidence", is_flag=True, help="Measure the confidence map instead (sparsification, AUSE).")
+@click.option("--suggest", is_flag=True, help="Measure the colour suggestions instead (top-1/3/5 hit rates).")
+@click.option("--where", is_flag=True, help="Measure 5 hints at the places to hint against 5 at random ones.")
 def evaluate(
     data: tuple[str, ...],
     protocol: str,
@@ -80,6 +84,9 @@ def evaluate(
     reference_pool: tuple[str, ...],
     limit: int,
     report_dir: Path | None,
+    confidence: bool,
+    suggest: bool,
+    where: bool,
     **colorizer_settings,
 ) -> None:
     """Measure colorization of DATA folders of colour photos against the gray baseline.
@@ -91,11 +98,9 @@ def evaluate(
           --reference-pool ../shared/data/general/train
     """
     from colorplug.engine.colorizer import Colorizer
-    from colorplug.evaluation.report import format_table, write_report
     from colorplug.evaluation.run import evaluate as run_evaluation
 
-    if reference in ("same-class", "unrelated") and not reference_pool:
-        raise click.UsageError(f"--reference {reference} needs --reference-pool FOLDER")
+    _check_reference(reference, reference_pool)
     colorizer = Colorizer(**colorizer_settings)
     progress = ProgressLine(0, "evaluating")
 
@@ -103,6 +108,10 @@ def evaluate(
         progress.total = total
         progress.update(done)
 
+    asked = _insights_asked(confidence, suggest, where)
+    if asked:
+        report_insights(colorizer, list(data), protocol, limit, asked, report_dir, show, progress.clear)
+        return
     report = run_evaluation(
         colorizer,
         list(data),
@@ -115,9 +124,25 @@ def evaluate(
         reference_pool=list(reference_pool),
     )
     progress.clear()
+    _print_report(report, report_dir)
+
+
+def _insights_asked(*flags: bool) -> list[str]:
+    """The names of the insight evaluations asked for (--confidence, --suggest, --where)."""
+    return [name for name, given in zip(INSIGHTS, flags, strict=True) if given]
+
+
+def _check_reference(reference: str | None, reference_pool: tuple[str, ...]) -> None:
+    if reference in ("same-class", "unrelated") and not reference_pool:
+        raise click.UsageError(f"--reference {reference} needs --reference-pool FOLDER")
+
+
+def _print_report(report, report_dir: Path | None) -> None:
+    """The table on stdout, the photos skipped on stderr, and the report files written to `report_dir`."""
+    from colorplug.evaluation.report import format_table, write_report
+
     click.echo(format_table(report.summary))
     for line in report.summary["skipped"]:
         click.echo(f"colorplug: skipped {line}", err=True)
     if report_dir:
-        written = write_report(report, report_dir)
-        click.echo("report: " + ", ".join(str(path) for path in written))
+        click.echo("report: " + ", ".join(str(path) for path in write_report(report, report_dir)))

@@ -18,6 +18,7 @@ from colorplug_cli.evaluate import evaluate
 from colorplug_cli.gimp import gimp
 from colorplug_cli.messages import say
 from colorplug_cli.run import run
+from colorplug_cli.suggest import suggest
 from colorplug_cli.train import train
 from colorplug_cli.weights import weights
 
@@ -94,7 +95,7 @@ def main() -> None:
     logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 
-for command in (run, evaluate, train, weights, gimp):
+for command in (run, suggest, evaluate, train, weights, gimp):
     main.add_command(command)
 
 

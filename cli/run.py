@@ -32,6 +32,7 @@ RUN_JOB_SETTINGS = (
     "shard",
     "reference",
     "reference_folder",
+    "confidence",
 )  # how the outputs are planned
 
 
@@ -96,6 +97,11 @@ RUN_JOB_SETTINGS = (
     help="Text added to each output name, e.g. _color.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist (never inputs).")
+@click.option(
+    "--confidence",
+    is_flag=True,
+    help="Also write <output stem>_confidence.png beside each output: 8-bit gray, 255 = most certain.",
+)
 @click.option(
     "--max-pixels",
     default=DEFAULT_MAX_PIXELS,

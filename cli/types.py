@@ -44,3 +44,21 @@ class ShardType(click.ParamType):
             if 1 <= shard[0] <= shard[1]:
                 return shard
         self.fail(f"{value!r} is not I/N with 1 <= I <= N (e.g. 2/8).", param, ctx)
+
+
+class IntsType(click.ParamType):
+    """COUNT comma-separated whole numbers ('X,Y' or 'X,Y,W,H'), none negative, as a tuple; with `sized`,
+    the last two (a width and a height) at least 1."""
+
+    def __init__(self, count: int, name: str, sized: bool = False) -> None:
+        self.count, self.name, self.sized = count, name, sized
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        parts = [part.strip() for part in str(value).split(",")]
+        if len(parts) == self.count and all(part.isdigit() for part in parts):
+            numbers = tuple(int(part) for part in parts)
+            if not self.sized or min(numbers[2:]) >= 1:
+                return numbers
+        self.fail(f"{value!r} is not {self.name} (whole numbers, none negative, sizes >= 1).", param, ctx)

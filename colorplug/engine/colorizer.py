@@ -11,45 +11,38 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from colorplug.color import compose
+from colorplug.color.confidence import cell_confidence, to_full_size, to_render_size
 from colorplug.color.decoders import decode
 from colorplug.color.lab import denormalize_ab, normalize_lightness
 from colorplug.defaults import (
-    DEFAULT_DECODER,
     DEFAULT_MAX_PIXELS,
     DEFAULT_RENDER_SIZE,
     DEFAULT_SATURATION,
-    DEFAULT_VIVIDNESS,
 )
 from colorplug.device import pick_device
+from colorplug.engine import insight
+from colorplug.engine.kinds import as_kind, as_picture, hint_map_of
 from colorplug.engine.network import Network, load_network
 from colorplug.engine.reference import ReferenceCache, guided_run, reference_of, with_reference_hints
 from colorplug.engine.settings import (
-    check_decoder,
     check_render_size,
     check_saturation,
-    check_vividness,
     count_mismatch,
+    decoder_for,
+    vividness_for,
 )
-from colorplug.errors import ColorplugError, SettingError
+from colorplug.errors import ColorplugError
 from colorplug.hints.follow import follow_hints
-from colorplug.hints.maps import HintError, hints_from_rgba, resize_hints
+from colorplug.hints.maps import HintError, resize_hints
 from colorplug.hints.reference import Reference, ReferencePhotoError, check_network
-from colorplug.io.decode import load_picture
-from colorplug.io.files import display_path
 from colorplug.io.picture import (
     Picture,
-    picture_from_array,
-    picture_from_pil,
-    picture_to_array,
-    picture_to_pil,
     replace_color,
 )
 from colorplug.nets.fuse import fuse_for_inference
@@ -77,8 +70,8 @@ class Colorizer:
     """Colorize grayscale photos at full resolution with a trained network.
 
     >>> colorizer = Colorizer("general", device="cpu")
-    >>> colorizer.weights_name, colorizer.render_size, colorizer.vividness, colorizer.takes_hints
-    ('general', 160, 0.4, True)
+    >>> colorizer.weights_name, colorizer.render_size, colorizer.vividness, colorizer.decoder
+    ('general', 160, 0.2, 'region')
     """
 
     def __init__(
@@ -108,8 +101,8 @@ class Colorizer:
         self.config = network.config
         self.render_size = check_render_size(render_size or network.render_size or DEFAULT_RENDER_SIZE)
         self.saturation = check_saturation(saturation)
-        self.vividness = self._vividness(vividness)
-        self.decoder = self._decoder(decoder)
+        self.vividness = vividness_for(self.config, self.weights_name, vividness)
+        self.decoder = decoder_for(self.config, self.weights_name, decoder)
         self.device = pick_device(device)
         # BatchNorm folded into the convs; channels_last where it is the faster layout (plain convs)
         self.memory_format = MEMORY_FORMATS.get(self.config.memory_format, torch.contiguous_format)
@@ -122,29 +115,6 @@ class Colorizer:
     def takes_hints(self) -> bool:
         """Whether the network takes colour hints."""
         return self.config.takes_hints
-
-    def _vividness(self, vividness: float | None) -> float | None:
-        """The vividness to decode at: None for weights without a colour distribution (which refuse one)."""
-        if self.config.predicts_distribution:
-            return DEFAULT_VIVIDNESS if vividness is None else check_vividness(vividness)
-        if vividness is not None:
-            raise SettingError(
-                "weights {name!r} have no vividness control (trained without the colour distribution "
-                "head): leave {vividness} at its default",
-                ["vividness"],
-                name=self.weights_name,
-            )
-        return None
-
-    def _decoder(self, decoder: str | None) -> str:
-        """The decoder of the colour distribution; one named for weights without it is refused."""
-        if decoder is not None and not self.config.predicts_distribution:
-            raise SettingError(
-                "weights {name!r} predict no colour distribution to decode: leave {decoder} at its default",
-                ["decoder"],
-                name=self.weights_name,
-            )
-        return check_decoder(decoder or DEFAULT_DECODER)
 
     @property
     def takes_reference(self) -> bool:
@@ -160,9 +130,11 @@ class Colorizer:
         lightness_small: torch.Tensor,
         hints: torch.Tensor | None = None,
         references: Sequence[Reference | None] | None = None,
-    ) -> torch.Tensor:
+        confidence: bool = False,
+    ) -> Any:
         """Predicted chroma (N, 2, h, w) in LAB units, on the CPU, for L (N, 1, h, w) in [0, 100],
-        optional hint maps (N, 3, h, w) and optional references (one per photo, or None).
+        optional hint maps (N, 3, h, w) and optional references (one per photo, or None). With
+        `confidence`: (chroma, confidence (N, 1, h, w) in 0..1).
 
         >>> Colorizer("general", device="cpu").predict_ab(torch.full((1, 1, 32, 48), 50.0)).shape
         torch.Size([1, 2, 32, 48])
@@ -175,11 +147,7 @@ class Colorizer:
                     chroma = self.network(x) if given is None else self.network(x, given)
                 else:
                     chroma, found = guided_run(self.network, x, given, references)
-            if self.config.predicts_distribution:
-                weights = self.network.class_weights
-                ab = decode(chroma, self.network.bins, weights, self.vividness, x, self.decoder)
-            else:
-                ab = chroma.ab
+            ab = self._decode(chroma, x)
             if references is not None:  # the matches' hints beside the user's, which win
                 given = with_reference_hints(ab.float(), given, found, references)
             if given is not None:  # make sure of what the user asked for, over the hinted regions
@@ -189,7 +157,36 @@ class Colorizer:
             raise ColorplugError(
                 f"weights {self.weights_name!r} produced non-finite colours (damaged weights?)"
             )
+        if confidence:
+            return ab, self._confidence(chroma.logits, lightness_small)
         return ab
+
+    def _decode(self, chroma: Any, x: torch.Tensor) -> torch.Tensor:
+        """ab / 128 of the network's output: its distribution decoded at the settings, else its regression."""
+        if not self.config.predicts_distribution:
+            return chroma.ab
+        return decode(chroma, self.network.bins, self.network.class_weights, self.vividness, x, self.decoder)
+
+    def check_distribution(self, what: str) -> None:
+        """ColorplugError unless the weights predict a colour distribution (which `what` needs)."""
+        if not self.config.predicts_distribution:
+            name = self.weights_name
+            raise ColorplugError(f"weights {name!r} predict no colour distribution, which {what} needs")
+
+    def _confidence(self, logits: torch.Tensor | None, lightness_small: torch.Tensor) -> torch.Tensor:
+        """Render-size confidence (N, 1, h, w) of the colours decoded (see color/confidence.py)."""
+        self.check_distribution("a confidence map")
+        settings = (self.network.bins.cpu(), self.network.class_weights.cpu(), self.vividness)
+        with torch.inference_mode():
+            cells = cell_confidence(logits.float().cpu(), *settings, lightness_small, self.decoder)
+            return to_render_size(cells, lightness_small.float())
+
+    def predict_logits(self, prepared: Prepared) -> torch.Tensor:
+        """The network's logits (1, Q, h / 4, w / 4) over the ab bins for one prepared picture (no hints)."""
+        self.check_distribution("colour suggestions")
+        x = normalize_lightness(prepared.lightness_small[None, None]).to(self.device)
+        with torch.inference_mode():
+            return self.network(x.contiguous(memory_format=self.memory_format)).logits.float().cpu()
 
     def prepare(self, picture: Picture, hints: Any = None, reference: Any = None) -> Prepared:
         """Compute the picture's L and the network input (the CPU-heavy part that can run in threads).
@@ -223,7 +220,7 @@ class Colorizer:
         if isinstance(image, (str, os.PathLike)):
             return self.references.get(image)
         try:
-            return self._reference_of_picture(self._as_picture(image))
+            return self._reference_of_picture(as_picture(image, self.max_pixels))
         except ReferencePhotoError as exc:
             raise ReferencePhotoError(f"reference: {exc}") from None
 
@@ -243,23 +240,7 @@ class Colorizer:
             raise ColorplugError(
                 f"weights {self.weights_name!r} take no colour hints (the default, general, do)"
             )
-        if isinstance(hints, torch.Tensor):
-            if tuple(hints.shape) != (3, picture.height, picture.width):
-                raise HintError(
-                    f"a hint map must be (3, {picture.height}, {picture.width}), got {tuple(hints.shape)}"
-                )
-            return hints.float()
-        given = f"hints {display_path(hints)}" if isinstance(hints, (str, os.PathLike)) else "hints"
-        try:
-            if isinstance(hints, np.ndarray) and hints.dtype.kind == "f" and not np.isfinite(hints).all():
-                raise HintError("the array holds NaN or infinite values")
-            image = self._as_picture(hints)
-            if image.alpha is None:
-                raise HintError("no alpha channel: paint the hints on a transparent layer")
-            rgb = np.repeat(image.color[..., None], 3, axis=-1) if image.is_gray else image.color
-            return hints_from_rgba(rgb, image.alpha, picture.height, picture.width)
-        except (ColorplugError, TypeError) as exc:  # said of the hints, not of the photo
-            raise HintError(f"{given}: {exc}") from None
+        return hint_map_of(hints, picture, self.max_pixels)
 
     def finish(self, prepared: Prepared, ab_small: torch.Tensor, dtype: Any = None) -> Picture:
         """Scale, gamut-fit and upsample predicted chroma (2, h, w) onto the full-size L, as samples of
@@ -278,8 +259,8 @@ class Colorizer:
         rgb = compose.compose(prepared.lightness, ab, dtype or prepared.picture.color.dtype)
         return replace_color(prepared.picture, rgb)
 
-    def predict_prepared(self, batch: Sequence[Prepared]) -> list[torch.Tensor]:
-        """Run the network once on prepared pictures that share one render shape.
+    def predict_prepared(self, batch: Sequence[Prepared], confidence: bool = False) -> list[Any]:
+        """Run the network once on prepared pictures of one render shape (confidence: see predict_ab).
 
         >>> colorizer = Colorizer("general", device="cpu")
         >>> batch = [colorizer.prepare(Picture(np.zeros((30, 40), np.uint8))) for _ in range(2)]
@@ -292,18 +273,20 @@ class Colorizer:
             empty = torch.zeros(3, *stacked.shape[-2:])
             hints = torch.stack([empty if item.hints_small is None else item.hints_small for item in batch])
         references = [item.reference for item in batch]
-        return list(
-            self.predict_ab(stacked, hints, None if references == [None] * len(batch) else references)
-        )
+        references = None if references == [None] * len(batch) else references
+        if confidence:
+            return list(zip(*self.predict_ab(stacked, hints, references, confidence=True), strict=True))
+        return list(self.predict_ab(stacked, hints, references))
 
     def colorize_pictures(
         self,
         pictures: Sequence[Picture],
         hints: Sequence[Any] | None = None,
         references: Sequence[Any] | None = None,
-    ) -> list[Picture]:
+        confidence: bool = False,
+    ) -> list[Any]:
         """Colorize Pictures (each with its hints and its reference, or None), batching those with equal
-        render shapes.
+        render shapes; with `confidence`, each result is (Picture, 8-bit confidence map (H, W)).
 
         >>> gray = Picture(np.zeros((30, 40), np.uint16))
         >>> [out.color.dtype for out in Colorizer("general", device="cpu").colorize_pictures([gray])]
@@ -315,71 +298,90 @@ class Colorizer:
             raise HintError(count_mismatch(len(pictures), len(hints)))
         if len(references) != len(pictures):
             raise ReferencePhotoError(count_mismatch(len(pictures), len(references), "reference"))
+        if confidence:
+            self.check_distribution("a confidence map")
         prepared = [
             self.prepare(picture, given, reference)
             for picture, given, reference in zip(pictures, hints, references, strict=True)
         ]
-        results: list[Picture | None] = [None] * len(prepared)
+        results: list[Any] = [None] * len(prepared)
         by_shape: dict[tuple[int, int], list[int]] = {}
         for index, item in enumerate(prepared):
             by_shape.setdefault(item.shape, []).append(index)
         for indices in by_shape.values():
             for start in range(0, len(indices), self.batch_size):
                 chunk = indices[start : start + self.batch_size]
-                for index, ab in zip(chunk, self.predict_prepared([prepared[i] for i in chunk]), strict=True):
-                    results[index] = self.finish(prepared[index], ab)
+                predicted = self.predict_prepared([prepared[i] for i in chunk], confidence)
+                for index, result in zip(chunk, predicted, strict=True):
+                    results[index] = self._finish_result(prepared[index], result, confidence)
         return [r for r in results if r is not None]
 
-    def colorize(self, image: Any, hints: Any = None, reference: Any = None) -> Any:
+    def _finish_result(self, prepared: Prepared, result: Any, confidence: bool) -> Any:
+        if not confidence:
+            return self.finish(prepared, result)
+        return self.finish(prepared, result[0]), to_full_size(result[1][0], prepared.lightness.shape)
+
+    def colorize(self, image: Any, hints: Any = None, reference: Any = None, confidence: bool = False) -> Any:
         """Colorize one image and return it in the kind it came as.
 
         PIL image -> PIL image (8-bit); ndarray -> ndarray of the same dtype ((H, W, 3) or (H, W, 4));
         path -> Picture (use colorplug.io.encode.save_picture to write it, 16-bit kept); Picture ->
         Picture. `hints`: a hint image of the photo's size or aspect ratio (path, PIL image, RGBA array)
         whose opaque pixels give colours to follow; their lightness is ignored. `reference`: a colour photo
-        of similar content (or a prepared `reference`) whose matching colours are followed.
+        of similar content (or a prepared `reference`) whose matching colours are followed. With
+        `confidence`: (image, map), the map 8-bit gray (255 = most certain) as a PIL image, an array or a
+        Picture.
 
+        >>> from PIL import Image
         >>> colorizer = Colorizer("general", device="cpu")
         >>> colorizer.colorize(np.zeros((30, 40), np.uint8)).shape
         (30, 40, 3)
         >>> colorizer.colorize(Image.new("L", (40, 30))).mode
         'RGB'
+        >>> [part.mode for part in colorizer.colorize(Image.new("L", (40, 30)), confidence=True)]
+        ['RGB', 'L']
         """
-        return self.colorize_batch([image], None if hints is None else [hints], reference)[0]
+        return self.colorize_batch([image], None if hints is None else [hints], reference, confidence)[0]
 
     def colorize_batch(
-        self, images: Sequence[Any], hints: Sequence[Any] | None = None, reference: Any = None
+        self,
+        images: Sequence[Any],
+        hints: Sequence[Any] | None = None,
+        reference: Any = None,
+        confidence: bool = False,
     ) -> list[Any]:
-        """Colorize several images (each as `colorize` takes them), batching the network calls; one
-        `reference` for all of them (a series), prepared once.
+        """Colorize several images (each as `colorize` takes and returns them), batching the network
+        calls; one `reference` for all of them (a series), prepared once.
 
         >>> images = [np.zeros((30, 40), np.uint8), np.zeros((20, 20, 4), np.uint8)]
         >>> [out.shape for out in Colorizer("general", device="cpu").colorize_batch(images)]
         [(30, 40, 3), (20, 20, 4)]
         """
-        pictures = [self._as_picture(image) for image in images]
+        pictures = [as_picture(image, self.max_pixels) for image in images]
         given = None if reference is None else [self.reference(reference)] * len(pictures)
-        outputs = self.colorize_pictures(pictures, hints, given)
-        return [self._as_kind(out, original) for out, original in zip(outputs, images, strict=True)]
+        outputs = self.colorize_pictures(pictures, hints, given, confidence)
+        if not confidence:
+            return [as_kind(out, original) for out, original in zip(outputs, images, strict=True)]
+        pairs = zip(outputs, images, strict=True)
+        return [(as_kind(out, kind), insight.map_as_kind(sure, kind)) for (out, sure), kind in pairs]
 
-    def _as_picture(self, image: Any) -> Picture:
-        if isinstance(image, Picture):
-            return image
-        if isinstance(image, Image.Image):
-            return picture_from_pil(image)
-        if isinstance(image, np.ndarray):
-            return picture_from_array(image)
-        if isinstance(image, (str, os.PathLike)):
-            return load_picture(Path(image), self.max_pixels)
-        raise TypeError(f"cannot colorize a {type(image).__name__}: give a PIL image, ndarray or path")
+    def suggest(self, image: Any, region: Any = None, count: int = 5) -> list[insight.Suggestion]:
+        """The `count` most likely distinct colours of a region: a box (x, y, w, h), a mask or None (all).
 
-    @staticmethod
-    def _as_kind(picture: Picture, original: Any) -> Any:
-        if isinstance(original, Image.Image):
-            return picture_to_pil(picture)
-        if isinstance(original, np.ndarray):
-            samples = picture_to_array(picture)
-            if original.dtype.kind == "f":
-                return (samples.astype(np.float32) / 65535.0).astype(original.dtype)
-            return samples
-        return picture
+        >>> [len(s.hex) for s in Colorizer("general", device="cpu").suggest(np.zeros((30, 40), np.uint8))]
+        [7, 7, 7, 7, 7]
+        """
+        prepared = self.prepare(as_picture(image, self.max_pixels))
+        logits, bins = self.predict_logits(prepared), self.network.bins.cpu()
+        weights = self.network.class_weights.cpu()
+        return insight.suggest_in(logits, bins, weights, prepared.lightness, prepared.shape, region, count)
+
+    def where_to_hint(self, image: Any, count: int = 5) -> list[insight.Place]:
+        """The `count` places, most unsure first, where a hint would help most (see engine/insight.py).
+
+        >>> len(Colorizer("general", device="cpu").where_to_hint(np.zeros((60, 80), np.uint8))) <= 5
+        True
+        """
+        prepared = self.prepare(as_picture(image, self.max_pixels))
+        sure = self.predict_ab(prepared.lightness_small[None, None], confidence=True)[1][0, 0]
+        return insight.where_to_hint(sure, prepared.lightness.shape, count)

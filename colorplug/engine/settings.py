@@ -1,10 +1,19 @@
 """Checks of the Colorizer's settings: each returns the value it was given or raises ValueError with a
-message that names the setting as the Python API calls it."""
+message that names the setting as the Python API calls it; vividness_for and decoder_for also refuse
+(SettingError) a setting the weights cannot honour."""
 
 from __future__ import annotations
 
 from colorplug.color.decoders import DECODERS
-from colorplug.defaults import MAX_SATURATION, MAX_VIVIDNESS, MIN_RENDER_SIZE
+from colorplug.defaults import (
+    DEFAULT_DECODER,
+    DEFAULT_VIVIDNESS,
+    MAX_SATURATION,
+    MAX_VIVIDNESS,
+    MIN_RENDER_SIZE,
+)
+from colorplug.errors import SettingError
+from colorplug.nets.registry import NetworkConfig
 
 
 def check_vividness(vividness: float) -> float:
@@ -50,3 +59,25 @@ def count_mismatch(images: int, entries: int, what: str = "hint") -> str:
     said_images = f"{images} image" + ("" if images == 1 else "s")
     said_entries = f"{entries} {what} " + ("entry" if entries == 1 else "entries")
     return f"{said_images} but {said_entries}: give one per image (None where an image has none)"
+
+
+def vividness_for(config: NetworkConfig, name: str, vividness: float | None) -> float | None:
+    """The vividness to decode at: None for weights without a colour distribution (which refuse one)."""
+    if config.predicts_distribution:
+        return DEFAULT_VIVIDNESS if vividness is None else check_vividness(vividness)
+    if vividness is not None:
+        raise SettingError(
+            "weights {name!r} have no vividness control (trained without the colour distribution "
+            "head): leave {vividness} at its default",
+            ["vividness"],
+            name=name,
+        )
+    return None
+
+
+def decoder_for(config: NetworkConfig, name: str, decoder: str | None) -> str:
+    """The decoder of the colour distribution; one named for weights without it is refused."""
+    if decoder is not None and not config.predicts_distribution:
+        refusal = "weights {name!r} predict no colour distribution to decode: leave {decoder} at its default"
+        raise SettingError(refusal, ["decoder"], name=name)
+    return check_decoder(decoder or DEFAULT_DECODER)

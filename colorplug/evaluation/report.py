@@ -65,13 +65,11 @@ def format_table(summary: dict) -> str:
 
 def realism_line(realism: dict) -> str:
     """The Fréchet distances of a summary in one line, or why they were not measured."""
-    distances = realism["frechet_distance"]
-    if distances is None:
+    if (distances := realism["frechet_distance"]) is None:
         return f"realism: not measured ({realism['why']})"
-    return (
-        f"realism: Fréchet distance {distances['model']:.2f} "
-        f"(gray baseline {distances['gray_baseline']:.2f}) on {realism['photos']} photos; {realism['note']}"
-    )
+    model, gray = distances["model"], distances["gray_baseline"]
+    said = f"Fréchet distance {model:.2f} (gray baseline {gray:.2f}) on {realism['photos']} photos"
+    return f"realism: {said}; {realism['note']}"
 
 
 def grid_image(

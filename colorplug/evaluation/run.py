@@ -78,16 +78,11 @@ def evaluate(
     paths = _paths(folders, limit, guided)
     grid_at = set(np.linspace(0, len(paths) - 1, min(grid_count, len(paths))).round().astype(int).tolist())
     report, tally = EvalReport(), _Tally()
-    if realism or (realism is None and len(paths) >= MIN_PHOTOS and realism_available()):
-        tally.realism = RealismTally()
+    tally.realism = _realism_tally(realism, len(paths))
     began = time.perf_counter()
     for start in range(0, len(paths), chunk_size):
-        chunk = []
-        for index in range(start, min(start + chunk_size, len(paths))):
-            try:
-                chunk.append((index, ground_truth(paths[index], protocol, colorizer.max_pixels)))
-            except ImageError as exc:
-                tally.skipped.append(f"{paths[index]}: {exc}")
+        indices = range(start, min(start + chunk_size, len(paths)))
+        chunk = _load_truths(paths, indices, protocol, colorizer.max_pixels, tally)
         chunk = guided.truths(chunk) if guided else chunk
         _measure(colorizer, chunk, paths, hint_points, grid_at, report, tally)
         if guided and chunk:
@@ -105,6 +100,25 @@ def evaluate(
     if guided:
         report.summary.update(guided.summary(report.rows, report.summary["truth_colorfulness"]))
     return report
+
+
+def _realism_tally(asked: bool | None, count: int) -> RealismTally | None:
+    """A realism tally when asked for, or (None: not said) when the photos are enough and Lite2 installed."""
+    wanted = asked or (asked is None and count >= MIN_PHOTOS and realism_available())
+    return RealismTally() if wanted else None
+
+
+def _load_truths(
+    paths: list[Path], indices: range, protocol: str, max_pixels: int | None, tally: _Tally
+) -> list:
+    """(index, ground truth) of the photos at `indices`; those that cannot be read go to tally.skipped."""
+    chunk = []
+    for index in indices:
+        try:
+            chunk.append((index, ground_truth(paths[index], protocol, max_pixels)))
+        except ImageError as exc:
+            tally.skipped.append(f"{paths[index]}: {exc}")
+    return chunk
 
 
 def _realism_skipped(count: int, asked: bool | None) -> dict:

@@ -15,9 +15,11 @@ import numpy as np
 
 from colorplug.defaults import DEFAULT_SATURATION
 from colorplug.errors import ColorplugError, one_line
+from colorplug.gimp.insight import read_mask, suggest_answer, write_confidence
 from colorplug.io.files import Terminated, atomic_path, stop_cleanly_on_sigterm
 
 DTYPES = {8: np.uint8, 16: np.uint16}
+SUGGESTIONS = 5  # colours the plug-in's "Suggest colours" offers
 # The engine's settings as the plug-in's dialog labels them (gimp_plugin/colorplug_gimp/colorplug_marshal.py).
 DIALOG_NAMES = {
     "weights": "Weights",
@@ -26,6 +28,7 @@ DIALOG_NAMES = {
     "saturation": "Saturation",
     "hints": "Hint layer",
     "reference": "Reference photo",
+    "confidence": "Confidence layer",
 }
 
 
@@ -34,8 +37,9 @@ def _respond(folder: Path, response: dict) -> None:
         temp.write_text(json.dumps(response), encoding="utf-8")
 
 
-def colorize_request(folder: Path) -> None:
-    """Do what FOLDER/request.json asks; raise ColorplugError with a one-line message on bad input."""
+def colorize_request(folder: Path) -> dict:
+    """Do what FOLDER/request.json asks (colorize, or with "action": "suggest" suggest colours) and return
+    what the response adds; raise ColorplugError with a one-line message on bad input."""
     from colorplug.engine.colorizer import Colorizer
     from colorplug.io.picture import picture_from_array, picture_to_array
 
@@ -63,10 +67,17 @@ def colorize_request(folder: Path) -> None:
         vividness=request.get("vividness"),
     )
     picture = picture_from_array(pixels.reshape(height, width, channels))
+    if request.get("action") == "suggest":
+        return suggest_answer(colorizer, picture, read_mask(folder, width, height), SUGGESTIONS)
+    sure = bool(request.get("confidence"))
     reference = request.get("reference") or None
-    result = picture_to_array(colorizer.colorize_pictures([picture], [hints], [reference])[0])
+    result = colorizer.colorize_pictures([picture], [hints], [reference], confidence=sure)[0]
+    if sure:
+        result, confidence = result
+        write_confidence(folder, confidence)
     with atomic_path(folder / "output.raw") as temp:
-        np.ascontiguousarray(result, dtype=DTYPES[depth]).tofile(temp)
+        np.ascontiguousarray(picture_to_array(result), dtype=DTYPES[depth]).tofile(temp)
+    return {}
 
 
 def _dialog_name(setting: str) -> str:
@@ -81,7 +92,7 @@ def main(argv: list[str]) -> int:
     folder = Path(argv[0])
     stop_cleanly_on_sigterm()  # the plug-in stops a run that times out: no partial output.raw then
     try:
-        colorize_request(folder)
+        answer = colorize_request(folder)
     except Terminated:
         return 143
     except Exception as exc:  # whatever happens, GIMP shows one line
@@ -92,5 +103,5 @@ def main(argv: list[str]) -> int:
             message = f"colorplug engine error: {message}"
         _respond(folder, {"ok": False, "error": message})
         return 1
-    _respond(folder, {"ok": True})
+    _respond(folder, {"ok": True, **answer})
     return 0

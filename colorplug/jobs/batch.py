@@ -18,12 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from colorplug.color.confidence import to_full_size
 from colorplug.engine.colorizer import Colorizer, Prepared
 from colorplug.errors import ColorplugError
 from colorplug.io.decode import load_picture
 from colorplug.io.encode import format_for_suffix, save_picture
 from colorplug.io.files import display_path
 from colorplug.io.formats import ALPHA_FORMATS, SIXTEEN_BIT_FORMATS
+from colorplug.io.graymap import save_gray_map
 from colorplug.io.picture import Picture
 from colorplug.jobs.plan import Job
 
@@ -60,7 +62,10 @@ def _output_depth(prepared: Prepared, target: Path) -> type | None:
 
 
 def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.Tensor) -> JobResult:
-    """Compose the full-size result and write it; any failure becomes this job's error."""
+    """Compose the full-size result and write it (and its confidence map when the job has one: then `ab`
+    is (ab, confidence)); any failure becomes this job's error."""
+    if job.confidence is not None:
+        ab, confidence = ab
     try:
         target = job.target
         picture: Picture = colorizer.finish(prepared, ab, _output_depth(prepared, target))
@@ -76,6 +81,8 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
         except OSError as exc:
             raise ColorplugError(f"cannot create {display_path(target.parent)}: {exc.strerror}") from None
         save_picture(picture, target, overwrite=job.overwrite)
+        if job.confidence is not None:
+            save_gray_map(to_full_size(confidence[0], prepared.lightness.shape), job.confidence)
         return JobResult(job, written=target, notes=notes)
     except Exception as exc:  # one file's failure must not stop the others
         return JobResult(job, error=exc)
@@ -125,7 +132,8 @@ def run_jobs(colorizer: Colorizer, jobs: Sequence[Job], workers: int | None = No
 
         def infer(group: list[tuple[Job, Prepared]]) -> list[JobResult]:
             try:
-                predictions = colorizer.predict_prepared([prepared for _, prepared in group])
+                sure = any(job.confidence is not None for job, _ in group)
+                predictions = colorizer.predict_prepared([prepared for _, prepared in group], sure)
             except (RuntimeError, MemoryError) as exc:  # e.g. out of memory on the device
                 return [JobResult(job, error=exc) for job, _ in group]
             for (job, prepared), ab in zip(group, predictions, strict=True):

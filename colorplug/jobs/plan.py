@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from colorplug.io.provenance import is_colorplug_output
 from colorplug.jobs.inputs import IMAGE_SUFFIXES, InputFile
 
 DEFAULT_SUFFIX = ".png"  # for inputs whose own type cannot be written (e.g. .gif), and for transparency
+CONFIDENCE_SUFFIX = "_confidence.png"  # the confidence map beside an output: <output stem>_confidence.png
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Job:
     reference: Path | None = None  # the reference photo to take colours from, if any
     note: str | None = None  # said when the job is done (e.g. the output type changed for transparency)
     overwrite: bool = False  # whether the output may replace a file (else never, even one made meanwhile)
+    confidence: Path | None = None  # where its confidence map goes, when asked for
 
 
 @dataclass
@@ -125,15 +128,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _pairing_problem(*paired: Path | str | None) -> str | None:
+    """The first one-line problem (a str) among a photo's paired files (hint image, reference), if any."""
+    return next((found for found in paired if isinstance(found, str)), None)
+
+
 def _photos_given(items: list[InputFile]) -> int:
     """How many photos were given, every shard together (colorplug's earlier outputs among them are
     not photos), counted up to 2: all a single hint image needs to know."""
-    count = 0
-    for item in items:
-        count += item.named or not is_colorplug_output(item.path)
-        if count > 1:
-            break
-    return count
+    photos = (item for item in items if item.named or not is_colorplug_output(item.path))
+    return sum(1 for _ in itertools.islice(photos, 2))
 
 
 def reference_files(
@@ -177,8 +181,11 @@ def plan_jobs(
     hints: Path | None = None,
     reference: Path | None = None,
     reference_folder: Path | None = None,
+    confidence: bool = False,
 ) -> Plan:
-    """Map inputs to outputs under `out_dir` (see the module docstring)."""
+    """Map inputs to outputs under `out_dir` (see the module docstring); with `confidence`, each job's
+    confidence map too (`<output stem>_confidence.png`, checked like the output; a job is skipped only
+    when both exist)."""
     if os.sep in name_suffix or (os.altsep and os.altsep in name_suffix):
         raise SettingError("{name_suffix} must not contain a path separator", ["name_suffix"])
     skipped_folders = [out_dir, *([hints] if hints is not None and hints.is_dir() else [])]
@@ -197,14 +204,16 @@ def plan_jobs(
     claimed: dict[str, Path] = {}
     for output in planned:
         hint, paired = hinted.get(output.item.path), referenced.get(output.item.path)
-        problem = next((p for p in (hint, paired) if isinstance(p, str)), None)
-        problem = problem or _refusal(output.target, out_dir, protected, claimed)
+        targets = [output.target, *([confidence_target(output.target)] if confidence else [])]
+        problem = _pairing_problem(hint, paired) or _refusals(targets, out_dir, protected, claimed)
         if problem:
             plan.problems.append((output.item.path, problem))
             continue
-        claimed[os.path.realpath(output.target)] = output.item.path
-        job = Job(output.item.path, output.target, hint, paired, output.note, overwrite)
-        (plan.existing if os.path.lexists(output.target) and not overwrite else plan.jobs).append(job)
+        claimed.update({os.path.realpath(target): output.item.path for target in targets})
+        maps = targets[1] if confidence else None
+        job = Job(output.item.path, output.target, hint, paired, output.note, overwrite, maps)
+        done = all(os.path.lexists(target) for target in targets) and not overwrite
+        (plan.existing if done else plan.jobs).append(job)
     return plan
 
 
@@ -237,6 +246,22 @@ def _output_of(
         note = f"has transparency, which {suffix} cannot hold: wrote {DEFAULT_SUFFIX}"
         suffix = DEFAULT_SUFFIX
     return _Output(item, out_dir / stem.with_name(stem.name + suffix), note)
+
+
+def confidence_target(target: Path) -> Path:
+    """Where the confidence map of an output goes.
+
+    >>> confidence_target(Path("out/photo.jpg")).as_posix()
+    'out/photo_confidence.png'
+    """
+    return target.with_name(target.stem + CONFIDENCE_SUFFIX)
+
+
+def _refusals(
+    targets: list[Path], out_dir: Path, protected: dict[str, InputFile | None], claimed: dict[str, Path]
+) -> str | None:
+    """The first reason one of a job's files may not be written (see _refusal), else None."""
+    return next((why for target in targets if (why := _refusal(target, out_dir, protected, claimed))), None)
 
 
 def _refusal(

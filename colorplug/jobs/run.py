@@ -39,8 +39,9 @@ class RunJob:
         shard: tuple[int, int] = (1, 1),
         reference: Path | None = None,
         reference_folder: Path | None = None,
+        confidence: bool = False,
     ) -> None:
-        self.out_dir, self.hints = out_dir, hints
+        self.out_dir, self.hints, self.confidence = out_dir, hints, confidence
         self.takes_reference = reference is not None or reference_folder is not None
         found, self.input_problems = find_images(list(inputs))
         self.found_nothing = not found and bool(self.input_problems)
@@ -54,6 +55,7 @@ class RunJob:
             hints=hints,
             reference=reference,
             reference_folder=reference_folder,
+            confidence=confidence,
         )
 
     @property
@@ -80,8 +82,8 @@ class RunJob:
         remove_stale_temporaries(self.out_dir)
 
     def check_colorizer(self, colorizer: Colorizer) -> None:
-        """Refuse (SettingError) a colorizer that cannot do what this run asks: hints or a reference for
-        weights that take none; a front end calls it before prepare_output, so a refused run makes no
+        """Refuse (SettingError) a colorizer that cannot do what this run asks: hints, a reference or
+        a confidence map for weights that cannot give them; a front end calls it before prepare_output, so a
         folder."""
         if self.hints is not None and not colorizer.takes_hints:
             raise SettingError(
@@ -91,6 +93,12 @@ class RunJob:
             raise SettingError(
                 "{reference}: weights {name!r} take no reference photo",
                 ["reference"],
+                name=colorizer.weights_name,
+            )
+        if self.confidence and not colorizer.config.predicts_distribution:
+            raise SettingError(
+                "{confidence}: weights {name!r} predict no colour distribution to be confident of",
+                ["confidence"],
                 name=colorizer.weights_name,
             )
 

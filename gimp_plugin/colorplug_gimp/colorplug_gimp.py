@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import colorplug_marshal as marshal  # noqa: E402
 
 PROCEDURE = "plug-in-colorplug-colorize"
+SUGGEST = "plug-in-colorplug-suggest"
 HERE = os.path.dirname(os.path.abspath(__file__))
 EIGHT_BIT = {Gimp.Precision.U8_LINEAR, Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_PERCEPTUAL}
 
@@ -52,14 +53,39 @@ def _fail(procedure, run_mode, message: str):
     )
 
 
-def _colorize_pixels(config: dict, pixels: bytes, layout: dict, options: dict) -> bytes:
+def _colorize_pixels(config: dict, pixels: bytes, layout: dict, options: dict) -> tuple:
+    """The colorized pixels and the confidence map (None unless options ask for it)."""
     folder = marshal.private_folder()
     try:
         marshal.write_request(folder, pixels, **layout, **options)
         marshal.run_engine(config, folder, pulse=Gimp.progress_pulse)
-        return marshal.read_output(folder, **layout)
+        sure = options.get("confidence")
+        confidence = marshal.read_confidence(folder, layout["width"], layout["height"]) if sure else None
+        return marshal.read_output(folder, **layout), confidence
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _add_confidence_layer(image, source, colour_layer, confidence: bytes):
+    """The map as a hidden layer named "<layer> confidence" right above the colour layer."""
+    width, height = source.get_width(), source.get_height()
+    image.undo_group_start()
+    try:
+        name = marshal.confidence_layer_name(source.get_name())
+        layer = Gimp.Layer.new(
+            image, name, width, height, Gimp.ImageType.RGB_IMAGE, 100.0, Gimp.LayerMode.NORMAL
+        )
+        image.insert_layer(layer, colour_layer.get_parent(), image.get_item_position(colour_layer))
+        _, x, y = source.get_offsets()
+        layer.set_offsets(x, y)
+        buffer = layer.get_buffer()
+        buffer.set(Gegl.Rectangle.new(0, 0, width, height), "Y' u8", confidence)
+        buffer.flush()
+        layer.update(0, 0, width, height)
+        layer.set_visible(False)
+    finally:
+        image.undo_group_end()
+    return layer
 
 
 def _hint_pixels(hint_layer, source) -> bytes:
@@ -124,6 +150,7 @@ def run(procedure, run_mode, image, drawables, arguments, data):
         "saturation": arguments.get_property("saturation"),
         "vividness": marshal.requested_vividness(config, vividness),
         "reference": reference_file.get_path() if reference_file else None,
+        "confidence": bool(arguments.get_property("confidence")),
     }
     colour_only = arguments.get_property("output-mode") == "colour-only"
     width, height = source.get_width(), source.get_height()
@@ -138,38 +165,130 @@ def run(procedure, run_mode, image, drawables, arguments, data):
     try:
         hint_layer = arguments.get_property("hint-layer")
         options["hints"] = _hint_pixels(hint_layer, source) if hint_layer is not None else None
-        colorized = _colorize_pixels(config, bytes(pixels), layout, options)
+        colorized, confidence = _colorize_pixels(config, bytes(pixels), layout, options)
     except (marshal.EngineError, OSError, ValueError) as exc:
         return _fail(procedure, run_mode, str(exc))
-    _add_layer(image, source, colorized, pixel_format, colour_only)
+    colour_layer = _add_layer(image, source, colorized, pixel_format, colour_only)
+    if confidence is not None:
+        _add_confidence_layer(image, source, colour_layer, confidence)
     Gimp.progress_update(1.0)
     Gimp.displays_flush()
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
 
 
+def _selection_pixels(image, source) -> bytes | None:
+    """The selection over the source layer's area, one byte per pixel (None when nothing is selected)."""
+    if Gimp.Selection.is_empty(image):
+        return None
+    _, x, y = source.get_offsets()
+    area = Gegl.Rectangle.new(x, y, source.get_width(), source.get_height())
+    return bytes(image.get_selection().get_buffer().get(area, 1.0, "Y u8", Gegl.AbyssPolicy.NONE))
+
+
+def _fill_palette(suggestions: list) -> None:
+    """The palette "Colorplug suggestions" holds the colours (most likely first); the first becomes the
+    foreground colour, ready to paint onto the hint layer."""
+    palette = Gimp.Palette.get_by_name(marshal.PALETTE) or Gimp.Palette.new(marshal.PALETTE)
+    while palette.get_color_count():
+        palette.delete_entry(0)
+    for suggestion in suggestions:
+        colour = Gegl.Color.new(suggestion["hex"])
+        palette.add_entry(f"{suggestion['hex']} {suggestion['share'] * 100:.0f}%", colour)
+    if suggestions:
+        Gimp.context_set_foreground(Gegl.Color.new(suggestions[0]["hex"]))
+
+
+def run_suggest(procedure, run_mode, image, drawables, arguments, data):
+    """Suggest colours for the selection (or the whole layer) into the palette, and say where to hint."""
+    if len(drawables) != 1 or not isinstance(drawables[0], Gimp.Layer):
+        return _fail(procedure, run_mode, "colorplug works on exactly one selected layer")
+    source = drawables[0]
+    width, height = source.get_width(), source.get_height()
+    channels = 4 if source.has_alpha() else 3
+    layout = {"width": width, "height": height, "channels": channels, "depth": 8}
+    pixel_format = "R'G'B'A u8" if channels == 4 else "R'G'B' u8"
+    pixels = source.get_buffer().get(
+        Gegl.Rectangle.new(0, 0, width, height), 1.0, pixel_format, Gegl.AbyssPolicy.CLAMP
+    )
+    folder = marshal.private_folder()
+    try:
+        config = marshal.read_config(HERE)
+        options = {"weights": arguments.get_property("weights"), "render_size": 0, "saturation": 1.0}
+        mask = _selection_pixels(image, source)
+        Gimp.progress_init("Suggesting colours with colorplug...")
+        marshal.write_request(folder, bytes(pixels), **layout, **options, action="suggest", mask=mask)
+        response = marshal.run_engine(config, folder, pulse=Gimp.progress_pulse)
+    except (marshal.EngineError, OSError, ValueError) as exc:
+        return _fail(procedure, run_mode, str(exc))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    _fill_palette(response.get("suggestions", []))
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        Gimp.message(f"{marshal.PALETTE}:\n" + "\n".join(marshal.suggestion_lines(response)))
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
+
+
+def _new_procedure(plug_in, name, run_function, label: str, blurb: str, text: str):
+    """An image procedure of colorplug under Colors, for one drawable of an RGB or gray image."""
+    procedure = Gimp.ImageProcedure.new(plug_in, name, Gimp.PDBProcType.PLUGIN, run_function, None)
+    procedure.set_image_types("RGB*, GRAY*")
+    procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+    procedure.set_menu_label(label)
+    procedure.add_menu_path("<Image>/Colors")
+    procedure.set_documentation(blurb, text, name)
+    procedure.set_attribution("colorplug", "colorplug", "2026")
+    return procedure
+
+
+def _installed_config() -> dict:
+    """The installed configuration, or {} when the plug-in is not set up (it says so when run)."""
+    try:
+        return marshal.read_config(HERE)
+    except marshal.EngineError:
+        return {}
+
+
+def _suggest_procedure(plug_in, name):
+    procedure = _new_procedure(
+        plug_in,
+        name,
+        run_suggest,
+        "Suggest Colours (colorplug)",
+        "Suggest the most likely colours of the selection",
+        f"Fills the palette '{marshal.PALETTE}' with the most likely distinct colours of the selection (or "
+        "the whole layer) and sets the first as the foreground colour, to paint onto a hint layer.",
+    )
+    choice, default = _weights_choice(_installed_config())
+    procedure.add_choice_argument(
+        "weights",
+        marshal.ARGUMENT_LABELS["weights"],
+        "Shipped weights",
+        choice,
+        default,
+        GObject.ParamFlags.READWRITE,
+    )
+    return procedure
+
+
 class ColorplugPlugIn(Gimp.PlugIn):
     def do_query_procedures(self):
-        return [PROCEDURE]
+        return [PROCEDURE, SUGGEST]
 
     def do_set_i18n(self, name):
         return False
 
     def do_create_procedure(self, name):
-        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
-        procedure.set_image_types("RGB*, GRAY*")
-        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label("Colorize Photo (colorplug)...")
-        procedure.add_menu_path("<Image>/Colors")
-        procedure.set_documentation(
+        if name == SUGGEST:
+            return _suggest_procedure(self, name)
+        procedure = _new_procedure(
+            self,
+            name,
+            run,
+            "Colorize Photo (colorplug)...",
             "Colorize a grayscale photo automatically",
             "Adds a new colour layer above the selected layer, predicted by colorplug's neural network.",
-            name,
         )
-        procedure.set_attribution("colorplug", "colorplug", "2026")
-        try:
-            config = marshal.read_config(HERE)
-        except marshal.EngineError:
-            config = {}
+        config = _installed_config()
         flags = GObject.ParamFlags.READWRITE
         labels = marshal.ARGUMENT_LABELS
         choice, default = _weights_choice(config)
@@ -223,6 +342,13 @@ class ColorplugPlugIn(Gimp.PlugIn):
         )
         procedure.add_choice_argument(
             "output-mode", labels["output-mode"], "Layer the colour goes to", _output_choice(), "full", flags
+        )
+        procedure.add_boolean_argument(
+            "confidence",
+            labels["confidence"],
+            "Also add a hidden layer showing how sure the colour is: white = sure, dark = a guess",
+            False,
+            flags,
         )
         return procedure
 

@@ -3,11 +3,15 @@
 The plug-in and the engine talk through files in a private (0700) temporary folder:
   request.json   {"width", "height", "channels" (3 or 4), "depth" (8 or 16), "weights", "render_size",
                   "saturation", "vividness" (null: the weights' default), "hints" (true: hints.raw is there),
-                  "reference" (null, or the path of a colour photo to take colours from)}
+                  "reference" (null, or the path of a colour photo to take colours from),
+                  "confidence" (true: also write confidence.raw), "action" ("suggest": suggest colours)}
   input.raw      pixels, row-major, interleaved, native-endian u8/u16 (as GEGL hands them out)
   hints.raw      the hint layer over the same area, RGBA u8 (transparent where there is no hint)
+  mask.raw       with "suggest": the selection over the same area, u8 (nonzero = selected), if any
   output.raw     the colorized pixels in the same layout (written by `python -m colorplug.gimp_bridge`)
-  response.json  {"ok": true} or {"ok": false, "error": "one line"}
+  confidence.raw the confidence map, u8 gray (255 = most certain), one byte per pixel
+  response.json  {"ok": true} or {"ok": false, "error": "one line"}; with "suggest" also "suggestions"
+                  ([{"hex", "rgb", "share"}], most likely first), "places" ([{"x", "y", "width", "height"}])
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ REQUEST, INPUT, HINTS, OUTPUT, RESPONSE = (
     "output.raw",
     "response.json",
 )
+MASK, CONFIDENCE = "mask.raw", "confidence.raw"
+PALETTE = "Colorplug suggestions"
 DEFAULT_TIMEOUT_S = 600
 # The dialog's labels; each mnemonic (the letter after "_") differs from the others and from those of
 # GIMP's own dialog buttons (_Help, _Reset, _Cancel, _OK, _Load Saved Settings, _Save Settings).
@@ -38,6 +44,7 @@ ARGUMENT_LABELS = {
     "hint-layer": "Hin_t layer (colour dots on transparency)",
     "reference-file": "R_eference photo (colours to take)",
     "output-mode": "Out_put",
+    "confidence": "Co_nfidence layer (hidden, 255 = most certain)",
 }
 GIMP_DIALOG_MNEMONICS = "hrcols"
 
@@ -80,8 +87,12 @@ def write_request(
     vividness: float | None = None,
     hints: bytes | None = None,
     reference: str | None = None,
+    confidence: bool = False,
+    action: str = "colorize",
+    mask: bytes | None = None,
 ) -> None:
-    """Write the pixels (and the hint layer's, RGBA u8 over the same area) and the request for the engine."""
+    """Write the pixels (and the hint layer's, RGBA u8 over the same area; for "suggest" the selection's,
+    u8) and the request for the engine."""
     expected = width * height * channels * depth // 8
     if len(pixels) != expected:
         raise ValueError(f"{len(pixels)} bytes of pixels, expected {expected}")
@@ -92,6 +103,11 @@ def write_request(
     if hints is not None:
         with open(os.path.join(folder, HINTS), "wb") as handle:
             handle.write(hints)
+    if mask is not None:
+        if len(mask) != width * height:
+            raise ValueError(f"{len(mask)} bytes of selection, expected {width * height}")
+        with open(os.path.join(folder, MASK), "wb") as handle:
+            handle.write(mask)
     request = {
         "width": width,
         "height": height,
@@ -103,6 +119,8 @@ def write_request(
         "vividness": vividness,
         "hints": hints is not None,
         "reference": reference,
+        "confidence": confidence,
+        "action": action,
     }
     with open(os.path.join(folder, REQUEST), "w", encoding="utf-8") as handle:
         json.dump(request, handle)
@@ -126,8 +144,9 @@ def engine_command(config: dict, folder: str) -> list:
     return [config["python"], "-m", "colorplug.gimp_bridge", folder]
 
 
-def run_engine(config: dict, folder: str, pulse=None, timeout_s: float | None = None) -> None:
-    """Run the engine on a prepared folder, calling pulse() while it works; raise EngineError on failure."""
+def run_engine(config: dict, folder: str, pulse=None, timeout_s: float | None = None) -> dict:
+    """Run the engine on a prepared folder, calling pulse() while it works; its response, or EngineError
+    on failure."""
     timeout_s = timeout_s or config.get("timeout_s", DEFAULT_TIMEOUT_S)
     command = engine_command(config, folder)
     try:
@@ -159,6 +178,7 @@ def run_engine(config: dict, folder: str, pulse=None, timeout_s: float | None = 
         raise EngineError(f"colorplug engine failed: {last}")
     if not response.get("ok"):
         raise EngineError(response.get("error") or "colorplug engine failed")
+    return response
 
 
 def read_response(folder: str) -> dict | None:
@@ -182,3 +202,26 @@ def read_output(folder: str, width: int, height: int, channels: int, depth: int)
 def layer_name(source_name: str, colour_only: bool) -> str:
     """The new layer's name, derived from its source layer's."""
     return f"{source_name} (colorized{' colour' if colour_only else ''})"
+
+
+def read_confidence(folder: str, width: int, height: int) -> bytes:
+    """The confidence map, one byte per pixel, checked for size."""
+    with open(os.path.join(folder, CONFIDENCE), "rb") as handle:
+        data = handle.read()
+    if len(data) != width * height:
+        raise EngineError("colorplug engine returned a confidence map of the wrong size")
+    return data
+
+
+def confidence_layer_name(source_name: str) -> str:
+    """The confidence layer's name."""
+    return f"{source_name} confidence"
+
+
+def suggestion_lines(response: dict) -> list:
+    """What the plug-in shows after "Suggest colours": one line per colour, then the places to hint."""
+    lines = [f"{s['hex']}  {s['share'] * 100:.0f}%" for s in response.get("suggestions", [])]
+    places = response.get("places", [])
+    if places:
+        lines.append("hint at: " + ", ".join(f"{p['x']},{p['y']}" for p in places))
+    return lines
