@@ -44,7 +44,8 @@ def suggest(
     where: bool,
     **settings,
 ) -> None:
-    """Print the most likely distinct colours of a region of PHOTO (hex, share), most likely first.
+    """Print the likely distinct colours of a region of PHOTO (hex, share), the highest peak of the
+    colour distribution first (its share counts the colours around it, so shares need not fall).
 
     \b
     Examples:
@@ -58,19 +59,44 @@ def suggest(
     from colorplug.io.encode import save_picture
     from colorplug.io.picture import Picture
 
+    _check_swatches(swatches, photo)
     picture = load_picture(photo, DEFAULT_MAX_PIXELS)
     box = _box(region, point, radius, picture.height, picture.width)
     colorizer = Colorizer(**settings)
     offered = colorizer.suggest(picture, box, count)
-    for suggestion in offered:
-        click.echo(f"{suggestion.hex}  {suggestion.share:.2f}")
+    _print_suggestions(offered)
     if swatches is not None:
-        if swatches.exists() and swatches.resolve() == photo.resolve():
-            raise click.BadParameter("is the photo itself: refusing to overwrite it", param_hint="--swatches")
         save_picture(Picture(swatch_strip(offered)), swatches)
     if where:
-        for place in colorizer.where_to_hint(picture):
-            click.echo(f"hint at {place.x},{place.y} (region {place.width}x{place.height}, {place.area} px)")
+        _print_places(colorizer.where_to_hint(picture))
+
+
+def _print_suggestions(offered: list) -> None:
+    """One line per colour: its hex code and its share of the region's distribution."""
+    for suggestion in offered:
+        click.echo(f"{suggestion.hex}  {suggestion.share:.2f}")
+
+
+def _print_places(places: list) -> None:
+    """One line per place to hint: its centre, the extent of its unsure region and its area."""
+    for place in places:
+        click.echo(f"hint at {place.x},{place.y} (region {place.width}x{place.height}, {place.area} px)")
+
+
+def _check_swatches(swatches: Path | None, photo: Path) -> None:
+    """Refuse (usage error, before any work) a swatch file of no known format, in no folder, or the photo."""
+    from colorplug.io.formats import FORMATS
+
+    if swatches is None:
+        return
+    if swatches.suffix.lower() not in FORMATS:
+        raise click.BadParameter(
+            f"give a file name ending in one of {', '.join(sorted(FORMATS))}", param_hint="--swatches"
+        )
+    if not swatches.resolve().parent.is_dir():
+        raise click.BadParameter("its folder does not exist", param_hint="--swatches")
+    if swatches.exists() and swatches.resolve() == photo.resolve():
+        raise click.BadParameter("is the photo itself: refusing to overwrite it", param_hint="--swatches")
 
 
 def _box(

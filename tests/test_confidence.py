@@ -170,3 +170,16 @@ def test_a_broken_photo_does_not_stop_the_maps_of_the_others(tmp_path, photos, l
     assert result.exit_code == 1 and "broken.png" in result.output and "Traceback" not in result.output
     assert (out / f"{paths[0].stem}_confidence.png").is_file()
     assert not (out / "broken_confidence.png").exists()
+
+
+def test_a_rerun_adding_confidence_writes_only_the_maps(tmp_path, photos, lite_weights):
+    paths = write_images(tmp_path / "in", {"coffee": photos["coffee"]})
+    out = tmp_path / "out"
+    assert invoke("run", tmp_path / "in", "-o", out, "--weights", lite_weights, "--quiet").exit_code == 0
+    colour = out / paths[0].name
+    before = (colour.read_bytes(), colour.stat().st_mtime_ns)
+    again = invoke("run", tmp_path / "in", "-o", out, "--weights", lite_weights, "--confidence", "--quiet")
+    assert again.exit_code == 0, again.output
+    assert (colour.read_bytes(), colour.stat().st_mtime_ns) == before  # the finished output is kept as it was
+    with Image.open(out / f"{paths[0].stem}_confidence.png") as image:
+        assert image.mode == "L"

@@ -144,3 +144,23 @@ def test_swatches_into_a_missing_folder_are_one_line(gray_photo, lite_weights, t
     )
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert result.output.strip().splitlines()[-1].startswith("colorplug: ")
+
+
+@pytest.mark.parametrize("name", ["strip.xyz", "missing/strip.png"])
+def test_a_bad_swatch_file_is_a_usage_error_before_any_work(gray_photo, lite_weights, tmp_path, name):
+    result = invoke("suggest", gray_photo, "--weights", lite_weights, "--swatches", tmp_path / name)
+    assert result.exit_code == 2 and "--swatches" in result.output
+    assert not any(line.startswith("#") for line in result.output.splitlines())  # no colours were worked out
+
+
+@pytest.mark.parametrize("box", [(1.5, 1, 10, 10), (float("nan"), 1, 10, 10), "10,10,20,20", (1, 2, 3)])
+def test_a_region_of_anything_but_whole_pixels_is_refused_in_words(lite_weights, box):
+    with pytest.raises(ValueError, match="whole pixels"):
+        Colorizer(lite_weights, device="cpu").suggest(np.zeros((30, 40), np.uint8), box)
+
+
+def test_places_to_hint_need_a_count_and_never_have_no_area():
+    with pytest.raises(ValueError, match="at least 1"):
+        where_to_hint(torch.ones(8, 8), (8, 8), count=0)
+    sure = torch.rand(40, 40, generator=torch.Generator().manual_seed(0))
+    assert all(place.area > 0 for place in where_to_hint(sure, (1, 1)))  # a 1x1 photo

@@ -29,8 +29,8 @@ def smooth(probabilities: torch.Tensor, bins: torch.Tensor, sigma: float = SMOOT
 def pick_modes(
     probabilities: torch.Tensor, bins: torch.Tensor, count: int, separation: float = SEPARATION
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Up to `count` distinct colours (K, 2) of a distribution (Q,) over bins (Q, 2), most likely
-    first, and their shares (K,) summing to 1 (see the module docstring).
+    """Up to `count` distinct colours (K, 2) of a distribution (Q,) over bins (Q, 2), the highest
+    smoothed peak first, and their shares (K,) summing to 1 (see the module docstring).
 
     >>> bins = torch.tensor([[0.0, 0.0], [10.0, 0.0], [60.0, 0.0]])
     >>> colours, shares = pick_modes(torch.tensor([0.5, 0.2, 0.3]), bins, 3)

@@ -66,6 +66,8 @@ def check_box(box: Box, height: int, width: int) -> Box:
     >>> check_box((0, 0, 10, 10), 10, 10)
     (0, 0, 10, 10)
     """
+    if len(box) != 4 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in box):
+        raise ValueError(f"a region is a box (x, y, width, height) of whole pixels, got {box!r}")
     x, y, w, h = box
     if w < 1 or h < 1 or x < 0 or y < 0 or x + w > width or y + h > height:
         raise ValueError(f"region {x},{y},{w},{h} is not inside the {width}x{height} photo")
@@ -162,6 +164,8 @@ def where_to_hint(
     >>> where_to_hint(sure, (40, 40), count=2)
     [Place(x=9, y=9, width=12, height=12, area=144), Place(x=27, y=27, width=8, height=8, area=64)]
     """
+    if count < 1:
+        raise ValueError(f"the number of places must be at least 1, got {count}")
     values = confidence.float().numpy()
     points = np.argwhere(values < min(float(np.quantile(values, low_share)), float(values.max())))
     if not len(points):
@@ -170,7 +174,8 @@ def where_to_hint(
     owner = _clusters(points.astype(float), weights, min(count, len(points)))
     found = [(float(weights[owner == k].sum()), points[owner == k], weights[owner == k]) for k in set(owner)]
     found.sort(key=lambda item: -item[0])
-    return [_place(members, mass, values.shape, photo) for _, members, mass in found]
+    places = [_place(members, mass, values.shape, photo) for _, members, mass in found]
+    return [place for place in places if place.area > 0]  # a photo smaller than the grid has fewer
 
 
 def _clusters(points: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:

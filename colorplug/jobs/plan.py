@@ -41,6 +41,7 @@ class Job:
     note: str | None = None  # said when the job is done (e.g. the output type changed for transparency)
     overwrite: bool = False  # whether the output may replace a file (else never, even one made meanwhile)
     confidence: Path | None = None  # where its confidence map goes, when asked for
+    keep_output: bool = False  # the output is already there (a rerun adding the map): write only the map
 
 
 @dataclass
@@ -211,7 +212,8 @@ def plan_jobs(
             continue
         claimed.update({os.path.realpath(target): output.item.path for target in targets})
         maps = targets[1] if confidence else None
-        job = Job(output.item.path, output.target, hint, paired, output.note, overwrite, maps)
+        kept = os.path.lexists(output.target) and not overwrite
+        job = Job(output.item.path, output.target, hint, paired, output.note, overwrite, maps, kept)
         done = all(os.path.lexists(target) for target in targets) and not overwrite
         (plan.existing if done else plan.jobs).append(job)
     return plan
