@@ -69,3 +69,17 @@ def test_small_sets_say_why_realism_was_not_measured(tmp_path, photos, tiny_weig
     assert summary["model"]["delta_colorfulness"] == pytest.approx(
         abs(summary["model"]["colorfulness"] - summary["truth_colorfulness"])
     )
+
+
+def test_no_realism_says_it_was_not_asked_for_and_the_summary_names_its_decoder(
+    tmp_path, photos, lite_weights
+):
+    for name in ("coffee", "chelsea"):
+        Image.fromarray(photos[name]).save(tmp_path / f"{name}.png")
+    report = tmp_path / "report"
+    args = ["eval", str(tmp_path), "--weights", str(lite_weights), "--report", str(report), "--no-realism"]
+    args += ["--decoder", "annealed"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["realism"]["why"] == "not asked for" and summary["decoder"] == "annealed"

@@ -24,9 +24,9 @@ from colorplug.engine.colorizer import Colorizer
 from colorplug.engine.insight import Place, suggest_in
 from colorplug.errors import ColorplugError
 from colorplug.evaluation.run import _paths
-from colorplug.evaluation.truth import ground_truth, truth_ab
+from colorplug.evaluation.truth import readable_truth, truth_ab
 from colorplug.hints.maps import EVAL_PATCH, sample_points
-from colorplug.io.picture import ImageError, Picture
+from colorplug.io.picture import Picture
 
 STEPS = np.arange(0, 91)  # percent of pixels removed
 MIN_REGION = 0.01  # share of the photo a superpixel must cover to be a region
@@ -52,10 +52,8 @@ def truths(
     """(index, ground truth) of the photos of the folders, the unreadable ones noted in `skipped`."""
     paths: list[Path] = _paths(folders, limit)
     for index, path in enumerate(paths):
-        try:
-            yield index, ground_truth(path, protocol, colorizer.max_pixels)
-        except ImageError as exc:
-            skipped.append(f"{path}: {exc}")
+        if (truth := readable_truth(path, protocol, colorizer.max_pixels, skipped)) is not None:
+            yield index, truth
         if progress:
             progress(index + 1, len(paths))
 
@@ -235,6 +233,7 @@ def _described(summary: dict, colorizer: Colorizer, folders: list[str], protocol
     return {
         "weights": colorizer.weights_name,
         "vividness": colorizer.vividness,
+        "decoder": colorizer.decoder,
         "render_size": colorizer.render_size,
         "protocol": protocol,
         "data": folders,

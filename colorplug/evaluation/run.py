@@ -25,9 +25,9 @@ from colorplug.evaluation.protocols import PROTOCOLS, protocol_name
 from colorplug.evaluation.realism import MIN_PHOTOS, RealismTally, realism_available, skipped_realism
 from colorplug.evaluation.reference import ReferenceEval
 from colorplug.evaluation.report import EvalReport
-from colorplug.evaluation.truth import gray_baseline, ground_truth, truth_ab
+from colorplug.evaluation.truth import gray_baseline, readable_truth, truth_ab
 from colorplug.hints.maps import EVAL_PATCH, sample_points
-from colorplug.io.picture import ImageError, Picture
+from colorplug.io.picture import Picture
 from colorplug.jobs.inputs import find_images
 
 
@@ -112,13 +112,8 @@ def _load_truths(
     paths: list[Path], indices: range, protocol: str, max_pixels: int | None, tally: _Tally
 ) -> list:
     """(index, ground truth) of the photos at `indices`; those that cannot be read go to tally.skipped."""
-    chunk = []
-    for index in indices:
-        try:
-            chunk.append((index, ground_truth(paths[index], protocol, max_pixels)))
-        except ImageError as exc:
-            tally.skipped.append(f"{paths[index]}: {exc}")
-    return chunk
+    found = ((index, readable_truth(paths[index], protocol, max_pixels, tally.skipped)) for index in indices)
+    return [(index, truth) for index, truth in found if truth is not None]
 
 
 def _realism_skipped(count: int, asked: bool | None) -> dict:

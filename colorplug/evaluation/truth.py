@@ -28,6 +28,16 @@ def ground_truth(path: Path, protocol: str, max_pixels: int | None) -> Picture:
     return Picture(color=np.ascontiguousarray(color))
 
 
+def readable_truth(path: Path, protocol: str, max_pixels: int | None, skipped: list[str]) -> Picture | None:
+    """The ground truth of one photo, or None with the reason added to `skipped` (an evaluation skips a
+    photo it cannot use, it does not stop)."""
+    try:
+        return ground_truth(path, protocol, max_pixels)
+    except ImageError as exc:
+        skipped.append(f"{path}: {exc}")
+        return None
+
+
 def gray_baseline(truth: np.ndarray) -> np.ndarray:
     """The no-colour floor: the ground truth's own L with ab = 0, as uint8 RGB."""
     return compose.compose(compose.lightness(truth), torch.zeros((2, 1, 1)), np.uint8)
