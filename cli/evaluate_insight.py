@@ -16,8 +16,9 @@ def run_insights(colorizer, data: list[str], protocol: str, limit: int, asked: l
     """The summaries of the insight evaluations asked for, by name."""
     from colorplug.evaluation import insight
 
+    run = insight.InsightRun(colorizer, data, protocol, limit, progress)
     measures = {name: getattr(insight, f"evaluate_{name}") for name in asked}  # evaluate_confidence, ...
-    return {name: measures[name](colorizer, data, protocol, limit, progress).summary for name in asked}
+    return {name: measures[name](run).summary for name in asked}
 
 
 def describe(summaries: dict) -> str:

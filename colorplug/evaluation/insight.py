@@ -46,16 +46,34 @@ class InsightReport:
     curves: dict[str, list[float]] = field(default_factory=dict)
 
 
-def truths(
-    folders: list[str], protocol: str, limit: int, colorizer: Colorizer, progress: Progress, skipped: list
-):
-    """(index, ground truth) of the photos of the folders, the unreadable ones noted in `skipped`."""
-    paths: list[Path] = _paths(folders, limit)
-    for index, path in enumerate(paths):
-        if (truth := readable_truth(path, protocol, colorizer.max_pixels, skipped)) is not None:
-            yield index, truth
-        if progress:
-            progress(index + 1, len(paths))
+@dataclass(frozen=True)
+class InsightRun:
+    """What every insight evaluation is asked: the colorizer, the photos (folders, at most `limit`, 0
+    for all), the protocol, and whom to tell the progress."""
+
+    colorizer: Colorizer
+    folders: list[str]
+    protocol: str = "paper"
+    limit: int = 0
+    progress: Progress = None
+
+    def truths(self, skipped: list[str]) -> Iterator[tuple[int, Picture]]:
+        """(index, ground truth) of the photos, the unreadable ones noted in `skipped`."""
+        paths: list[Path] = _paths(self.folders, self.limit)
+        for index, path in enumerate(paths):
+            if (truth := readable_truth(path, self.protocol, self.colorizer.max_pixels, skipped)) is not None:
+                yield index, truth
+            if self.progress:
+                self.progress(index + 1, len(paths))
+
+    def described(self, summary: dict) -> dict:
+        """The summary with what was measured, how and where (ColorplugError if no photo could be read)."""
+        if not summary["images"]:
+            raise ColorplugError("no image could be evaluated: " + "; ".join(summary["skipped"][:3]))
+        colorizer = self.colorizer
+        settings = {"weights": colorizer.weights_name, "vividness": colorizer.vividness}
+        settings |= {"decoder": colorizer.decoder, "render_size": colorizer.render_size}
+        return {**settings, "protocol": self.protocol, "data": self.folders, **summary}
 
 
 def removal_curve(errors: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -110,20 +128,14 @@ def confidence_summary(curves: dict[str, np.ndarray]) -> dict:
     }
 
 
-def evaluate_confidence(
-    colorizer: Colorizer,
-    folders: list[str],
-    protocol: str = "paper",
-    limit: int = 0,
-    progress: Progress = None,
-) -> InsightReport:
+def evaluate_confidence(run: InsightRun) -> InsightReport:
     """Sparsification of the confidence map over the photos of `folders` (see the module docstring)."""
-    colorizer.check_distribution("a confidence map")
+    run.colorizer.check_distribution("a confidence map")
     skipped: list[str] = []
     sums: dict[str, np.ndarray] = {}
     count = 0
-    for index, truth in truths(folders, protocol, limit, colorizer, progress, skipped):
-        output, sure = colorizer.colorize_pictures([truth], confidence=True)[0]
+    for index, truth in run.truths(skipped):
+        output, sure = run.colorizer.colorize_pictures([truth], confidence=True)[0]
         for key, curve in sparsification(
             pixel_errors(output.color, truth.color), sure.ravel(), index
         ).items():
@@ -132,7 +144,7 @@ def evaluate_confidence(
     curves = {key: (value / max(count, 1)).tolist() for key, value in sums.items()}
     summary = {"images": count, "skipped": skipped, "removed_percent": STEPS.tolist(), "curves": curves}
     summary.update(confidence_summary({key: np.asarray(value) for key, value in curves.items()}))
-    return InsightReport(_described(summary, colorizer, folders, protocol), curves)
+    return InsightReport(run.described(summary), curves)
 
 
 def regions_of(truth: np.ndarray) -> Iterator[np.ndarray]:
@@ -161,25 +173,19 @@ def region_hits(colorizer: Colorizer, truth: Picture) -> list[list[bool]]:
     return hits
 
 
-def evaluate_suggest(
-    colorizer: Colorizer,
-    folders: list[str],
-    protocol: str = "paper",
-    limit: int = 0,
-    progress: Progress = None,
-) -> InsightReport:
+def evaluate_suggest(run: InsightRun) -> InsightReport:
     """Top-1/3/5 hit rates of the suggestions over the photos' regions (see the module docstring)."""
-    colorizer.check_distribution("colour suggestions")
+    run.colorizer.check_distribution("colour suggestions")
     skipped: list[str] = []
     hits: list[list[bool]] = []
     photos = 0
-    for _, truth in truths(folders, protocol, limit, colorizer, progress, skipped):
-        hits += region_hits(colorizer, truth)
+    for _, truth in run.truths(skipped):
+        hits += region_hits(run.colorizer, truth)
         photos += 1
     rates = np.mean(np.array(hits, dtype=float), axis=0) if hits else np.full(len(TOP), np.nan)
     summary = {"images": photos, "skipped": skipped, "regions": len(hits), "hit_ciede2000": HIT_DE}
     summary.update({f"top{top}_hit_rate": float(rate) for top, rate in zip(TOP, rates, strict=True)})
-    return InsightReport(_described(summary, colorizer, folders, protocol))
+    return InsightReport(run.described(summary))
 
 
 def placed_hints(ab: torch.Tensor, places: list[Place], patch: int = EVAL_PATCH) -> torch.Tensor:
@@ -206,36 +212,15 @@ def hint_lifts(colorizer: Colorizer, truth: Picture, seed: int) -> tuple[float, 
     return psnr(hinted[0].color, truth.color) - base, psnr(hinted[1].color, truth.color) - base
 
 
-def evaluate_where(
-    colorizer: Colorizer,
-    folders: list[str],
-    protocol: str = "paper",
-    limit: int = 0,
-    progress: Progress = None,
-) -> InsightReport:
+def evaluate_where(run: InsightRun) -> InsightReport:
     """Mean PSNR lift of hints at the places to hint beside hints at random places."""
-    colorizer.check_distribution("places to hint")
+    run.colorizer.check_distribution("places to hint")
     skipped: list[str] = []
-    found = truths(folders, protocol, limit, colorizer, progress, skipped)
-    lifts = np.array([hint_lifts(colorizer, truth, index) for index, truth in found]).reshape(-1, 2)
+    found = run.truths(skipped)
+    lifts = np.array([hint_lifts(run.colorizer, truth, index) for index, truth in found]).reshape(-1, 2)
     placed, random = (float(value) for value in lifts.mean(axis=0))
     summary = {"images": len(lifts), "skipped": skipped, "hints": PLACED_HINTS, "hint_patch": EVAL_PATCH}
     summary.update(
         {"psnr_lift_placed": placed, "psnr_lift_random": random, "placed_minus_random": placed - random}
     )
-    return InsightReport(_described(summary, colorizer, folders, protocol))
-
-
-def _described(summary: dict, colorizer: Colorizer, folders: list[str], protocol: str) -> dict:
-    """The summary with what was measured, how and where (ColorplugError if no photo could be read)."""
-    if not summary["images"]:
-        raise ColorplugError("no image could be evaluated: " + "; ".join(summary["skipped"][:3]))
-    return {
-        "weights": colorizer.weights_name,
-        "vividness": colorizer.vividness,
-        "decoder": colorizer.decoder,
-        "render_size": colorizer.render_size,
-        "protocol": protocol,
-        "data": folders,
-        **summary,
-    }
+    return InsightReport(run.described(summary))
