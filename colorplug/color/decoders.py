@@ -28,6 +28,7 @@ REGION_SPACE = 0.15  # spatial reach of a region, as a share of the grid's short
 REGION_TONE = 10.0  # lightness reach, L units
 REGION_MODE_SIGMA = 10.0  # ab smoothing before the peak is taken, LAB units
 REGION_RADIUS = 20.0  # each pixel's mean is taken within this ab distance of its region's peak
+UNUSED_BIN = 1e-4  # a bin whose probability stays below this at every pixel is not pooled
 
 
 def at_vividness(logits: torch.Tensor, class_weights: torch.Tensor, vividness: float) -> torch.Tensor:
@@ -70,13 +71,15 @@ def region_peaks(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The bins (M,) that regions peak at, and which of them (N, h, w) each pixel's region peaks at: the
     distribution pooled over the region (a bilateral grid), smoothed in ab. Only the bins some node of
-    the grid peaks at can win, so each pixel compares those few instead of all Q. The smoothing is cut
+    the grid peaks at can win, so each pixel compares those few instead of all Q, and the bins no pixel
+    gives UNUSED_BIN are left out of the pooling (they would add that much at most). The smoothing is cut
     at 5 sigma: its tail would be denormal floats, which CPUs multiply dozens of times slower."""
     space = max(REGION_SPACE * min(probabilities.shape[-2:]), 1.0)
     apart = apart_from_bins(bins)
     smoothing = torch.exp(-(apart**2) / (2 * REGION_MODE_SIGMA**2)) * (apart <= 5 * REGION_MODE_SIGMA)
-    pooled = bilateral_grid(probabilities, lightness, space, REGION_TONE)  # (N, K, Q, h, w)
-    nodes = torch.einsum("nkqhw,qr->nkrhw", pooled, smoothing)
+    used = probabilities.amax(dim=(0, 2, 3)) > UNUSED_BIN  # typically a third of the bins or fewer
+    pooled = bilateral_grid(probabilities[:, used], lightness, space, REGION_TONE)  # (N, K, Q used, h, w)
+    nodes = torch.einsum("nkqhw,qr->nkrhw", pooled, smoothing[used])
     candidates = torch.unique(nodes.argmax(dim=2))
     return candidates, slice_grid(nodes[:, :, candidates], lightness, space, REGION_TONE).argmax(dim=1)
 
