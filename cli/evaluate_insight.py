@@ -40,12 +40,18 @@ def describe(summaries: dict) -> str:
             f"top-5 {s['top5_hit_rate']:.3f}"
         )
     if "where" in summaries:
-        s = summaries["where"]
-        lines.append(
-            f"where to hint ({s['images']} images, {s['hints']} hints): PSNR lift placed "
-            f"{s['psnr_lift_placed']:+.2f} dB, random {s['psnr_lift_random']:+.2f} dB"
-        )
+        lines.append(_where_line(summaries["where"]))
     return "\n".join(lines)
+
+
+def _where_line(s: dict) -> str:
+    """The headline of --where: the lifts, or why they are missing."""
+    if s["psnr_lift_placed"] is None:
+        return f"where to hint ({s['images']} images): no figure: {s['undefined']['psnr_lift_placed']}"
+    return (
+        f"where to hint ({s['images']} images, {s['hints']} hints): PSNR lift placed "
+        f"{s['psnr_lift_placed']:+.2f} dB, random {s['psnr_lift_random']:+.2f} dB"
+    )
 
 
 def write_insights(summaries: dict, folder: Path) -> list[Path]:

@@ -62,13 +62,23 @@ def suggest(
     _check_swatches(swatches, photo)
     picture = load_picture(photo, DEFAULT_MAX_PIXELS)
     box = _box(region, point, radius, picture.height, picture.width)
-    colorizer = Colorizer(**settings)
-    offered = colorizer.suggest(picture, box, count)
+    offered, places = _answers(Colorizer(**settings), picture, box, count, where)
     _print_suggestions(offered)
     if swatches is not None:
         save_picture(Picture(swatch_strip(offered)), swatches)
     if where:
-        _print_places(colorizer.where_to_hint(picture))
+        _print_places(places)
+
+
+def _answers(colorizer, picture, box, count: int, where: bool) -> tuple[list, list]:
+    """The suggestions and (with --where) the places to hint, the network run once for both."""
+    from colorplug.engine.advice import suggest_and_place
+
+    return (
+        suggest_and_place(colorizer, picture, box, count)
+        if where
+        else (colorizer.suggest(picture, box, count), [])
+    )
 
 
 def _print_suggestions(offered: list) -> None:

@@ -26,8 +26,8 @@ from colorplug.defaults import (
     DEFAULT_SATURATION,
 )
 from colorplug.device import pick_device
-from colorplug.engine import insight
-from colorplug.engine.kinds import as_kind, as_picture, hint_map_of
+from colorplug.engine import advice, insight
+from colorplug.engine.kinds import as_kind, as_picture, as_reference_picture, batch_of, hint_map_of
 from colorplug.engine.network import Network, load_network
 from colorplug.engine.reference import ReferenceCache, guided_run, reference_of, with_reference_hints
 from colorplug.engine.settings import (
@@ -220,7 +220,7 @@ class Colorizer:
         if isinstance(image, (str, os.PathLike)):
             return self.references.get(image)
         try:
-            return self._reference_of_picture(as_picture(image, self.max_pixels))
+            return self._reference_of_picture(as_reference_picture(image, self.max_pixels))
         except ReferencePhotoError as exc:
             raise ReferencePhotoError(f"reference: {exc}") from None
 
@@ -357,7 +357,7 @@ class Colorizer:
         >>> [out.shape for out in Colorizer("general", device="cpu").colorize_batch(images)]
         [(30, 40, 3), (20, 20, 4)]
         """
-        pictures = [as_picture(image, self.max_pixels) for image in images]
+        pictures = [as_picture(image, self.max_pixels) for image in batch_of(images)]
         given = None if reference is None else [self.reference(reference)] * len(pictures)
         outputs = self.colorize_pictures(pictures, hints, given, confidence)
         if not confidence:
@@ -372,9 +372,7 @@ class Colorizer:
         [7, 7, 7, 7, 7]
         """
         prepared = self.prepare(as_picture(image, self.max_pixels))
-        logits, bins = self.predict_logits(prepared), self.network.bins.cpu()
-        weights = self.network.class_weights.cpu()
-        return insight.suggest_in(logits, bins, weights, prepared.lightness, prepared.shape, region, count)
+        return advice.suggestions_of(self, prepared, self.predict_logits(prepared), region, count)
 
     def where_to_hint(self, image: Any, count: int = 5) -> list[insight.Place]:
         """The `count` places, most unsure first, where a hint would help most (see engine/insight.py).
@@ -382,6 +380,6 @@ class Colorizer:
         >>> len(Colorizer("general", device="cpu").where_to_hint(np.zeros((60, 80), np.uint8))) <= 5
         True
         """
+        self.check_distribution("places to hint")
         prepared = self.prepare(as_picture(image, self.max_pixels))
-        sure = self.predict_ab(prepared.lightness_small[None, None], confidence=True)[1][0, 0]
-        return insight.where_to_hint(sure, prepared.lightness.shape, count)
+        return advice.places_of(self, prepared, self.predict_logits(prepared), count)

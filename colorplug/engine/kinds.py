@@ -37,6 +37,39 @@ def as_picture(image: Any, max_pixels: int | None) -> Picture:
     raise TypeError(f"cannot colorize a {type(image).__name__}: give a PIL image, ndarray or path")
 
 
+def as_reference_picture(image: Any, max_pixels: int | None) -> Picture:
+    """A reference photo given to the Python API as a Picture; a TypeError naming `reference` else.
+
+    >>> as_reference_picture([np.zeros((4, 4, 3), np.uint8)], None)
+    Traceback (most recent call last):
+    ...
+    TypeError: reference: got a list; give one colour photo (PIL image, ndarray, path, Picture) or a \
+Colorizer.reference, used for every image
+    """
+    if isinstance(image, (Picture, Image.Image, np.ndarray, str, os.PathLike)):
+        return as_picture(image, max_pixels)
+    raise TypeError(
+        f"reference: got a {type(image).__name__}; give one colour photo (PIL image, ndarray, path, "
+        "Picture) or a Colorizer.reference, used for every image"
+    )
+
+
+def batch_of(images: Any) -> Any:
+    """The images of a batch, unless one image (a path, PIL image, Picture) was given as the batch.
+
+    >>> batch_of("old.jpg")
+    Traceback (most recent call last):
+    ...
+    TypeError: colorize_batch takes a sequence of images, got one str: use colorize for a single image
+    """
+    if isinstance(images, (str, bytes, os.PathLike, Image.Image, Picture)):
+        raise TypeError(
+            f"colorize_batch takes a sequence of images, got one {type(images).__name__}: "
+            "use colorize for a single image"
+        )
+    return images
+
+
 def as_kind(picture: Picture, original: Any) -> Any:
     """A result in the kind its image came as: PIL image, ndarray (dtype kept), else the Picture."""
     if isinstance(original, Image.Image):

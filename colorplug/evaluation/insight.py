@@ -34,6 +34,7 @@ SEGMENTS = 40  # SLIC superpixels asked for per photo
 HIT_DE = 10.0  # CIEDE2000 within which a suggestion counts as the region's colour
 TOP = (1, 3, 5)
 PLACED_HINTS = 5
+LIFTS = ("psnr_lift_placed", "psnr_lift_random", "placed_minus_random")
 
 Progress = Callable[[int, int], None] | None
 
@@ -203,24 +204,44 @@ def placed_hints(ab: torch.Tensor, places: list[Place], patch: int = EVAL_PATCH)
 
 
 def hint_lifts(colorizer: Colorizer, truth: Picture, seed: int) -> tuple[float, float]:
-    """PSNR lift of PLACED_HINTS hints at the places to hint, and of as many at seeded random places."""
+    """PSNR lift of PLACED_HINTS hints at the places to hint, and of as many at seeded random places
+    (the first NaN when no place to hint was found: no hint was placed)."""
     ab = truth_ab(truth.color)
-    placed = placed_hints(ab, colorizer.where_to_hint(truth, PLACED_HINTS))
+    places = colorizer.where_to_hint(truth, PLACED_HINTS)
     random = sample_points(ab, PLACED_HINTS, seed=seed)
-    plain, *hinted = colorizer.colorize_pictures([truth, truth, truth], [None, placed, random])
+    plain, *hinted = colorizer.colorize_pictures(
+        [truth, truth, truth], [None, placed_hints(ab, places), random]
+    )
     base = psnr(plain.color, truth.color)
-    return psnr(hinted[0].color, truth.color) - base, psnr(hinted[1].color, truth.color) - base
+    placed = psnr(hinted[0].color, truth.color) - base if places else float("nan")
+    return placed, psnr(hinted[1].color, truth.color) - base
+
+
+def lift_figures(lifts: np.ndarray) -> dict:
+    """The mean lifts (n, 2) over the photos where a place to hint was found, and how many had none;
+    each figure None with the reason in `undefined` when no photo had one (no numpy warning).
+
+    >>> lift_figures(np.array([[2.0, 1.0], [np.nan, 3.0]]))
+    {'photos_without_places': 1, 'psnr_lift_placed': 2.0, 'psnr_lift_random': 1.0, 'placed_minus_random': 1.0}
+    >>> lift_figures(np.empty((0, 2)))["undefined"]["psnr_lift_placed"]
+    'no photo was measured'
+    """
+    measured = lifts[np.isfinite(lifts[:, 0])]
+    figures = {"photos_without_places": len(lifts) - len(measured)}
+    if not len(measured):
+        why = "no place to hint was found on any photo" if len(lifts) else "no photo was measured"
+        return figures | dict.fromkeys(LIFTS) | {"undefined": dict.fromkeys(LIFTS, why)}
+    placed, random = (float(value) for value in measured.mean(axis=0))
+    return figures | dict(zip(LIFTS, (placed, random, placed - random), strict=True))
 
 
 def evaluate_where(run: InsightRun) -> InsightReport:
-    """Mean PSNR lift of hints at the places to hint beside hints at random places."""
+    """Mean PSNR lift of hints at the places to hint beside hints at random places (over the photos where
+    a place to hint was found, see lift_figures)."""
     run.colorizer.check_distribution("places to hint")
     skipped: list[str] = []
     found = run.truths(skipped)
     lifts = np.array([hint_lifts(run.colorizer, truth, index) for index, truth in found]).reshape(-1, 2)
-    placed, random = (float(value) for value in lifts.mean(axis=0))
     summary = {"images": len(lifts), "skipped": skipped, "hints": PLACED_HINTS, "hint_patch": EVAL_PATCH}
-    summary.update(
-        {"psnr_lift_placed": placed, "psnr_lift_random": random, "placed_minus_random": placed - random}
-    )
+    summary.update(lift_figures(lifts))
     return InsightReport(run.described(summary))

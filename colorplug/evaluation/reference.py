@@ -58,6 +58,18 @@ def _group(path: Path) -> str:
     return image_class(path) or (CAMVID if source in ("train", "val", "test") else source)
 
 
+def _no_synset(what: str, count: int) -> str:
+    """Why same-class cannot measure: none of the `count` photos of `what` is named by its synset.
+
+    >>> _no_synset("to measure", 3).endswith("none of the 3 photos to measure is (3 skipped for lacking one)")
+    True
+    """
+    return (
+        "--reference same-class needs photos named by their ImageNet synset (as n03028079_123.jpg): "
+        f"none of the {count} photos {what} is ({count} skipped for lacking one)"
+    )
+
+
 def _crop(color: np.ndarray, share: float, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
     """A crop of `share` of each side at a seeded offset, and that offset (top, left)."""
     height, width = color.shape[:2]
@@ -90,11 +102,20 @@ class ReferenceEval:
         found, problems = find_images(folders)
         if problems or not found:
             raise ColorplugError(f"reference pool {', '.join(folders)}: no usable photos")
-        return [item.path for item in found]
+        paths = [item.path for item in found]
+        if self.mode == "same-class" and not any(map(image_class, paths)):
+            raise ColorplugError(_no_synset(f"of the reference pool {', '.join(folders)}", len(paths)))
+        return paths
 
     def usable(self, paths: list[Path]) -> list[Path]:
-        """The photos this mode measures (same-class: those of an ImageNet class)."""
-        return [path for path in paths if image_class(path)] if self.mode == "same-class" else paths
+        """The photos this mode measures (same-class: those of an ImageNet class; ColorplugError if
+        there are photos but none is named by its synset)."""
+        if self.mode != "same-class":
+            return paths
+        named = [path for path in paths if image_class(path)]
+        if paths and not named:
+            raise ColorplugError(_no_synset("to measure", len(paths)))
+        return named
 
     def truths(self, chunk: list[tuple[int, Picture]]) -> list[tuple[int, Picture]]:
         """The photos to measure: in `series`, each photo's second crop (the first kept for later)."""
