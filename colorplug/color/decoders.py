@@ -69,6 +69,34 @@ Decoder = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 DECODERS: dict[str, Decoder] = {"annealed": annealed, "region": region}  # named in defaults.DECODER_NAMES
 
 
+def decode_cells(
+    chroma,
+    bins: torch.Tensor,
+    class_weights: torch.Tensor,
+    vividness: float,
+    lightness: torch.Tensor,
+    decoder: str = DEFAULT_DECODER,
+) -> torch.Tensor:
+    """ab (N, 2, h, w) in LAB units of a Chroma's distribution (N, Q, h, w), on its own grid, decoded at
+    `vividness` by `decoder`; `lightness`: the network's input L (N, 1, H, W) in [-1, 1].
+
+    >>> from types import SimpleNamespace
+    >>> chroma = SimpleNamespace(logits=torch.zeros(1, 2, 3, 4))
+    >>> bins, lightness = torch.tensor([[-10.0, 0.0], [10.0, 0.0]]), torch.zeros(1, 1, 12, 16)
+    >>> decode_cells(chroma, bins, torch.ones(2), 0.2, lightness).shape
+    torch.Size([1, 2, 3, 4])
+    """
+    logits = at_vividness(chroma.logits, class_weights, vividness)
+    small = F.adaptive_avg_pool2d(lightness.float(), logits.shape[-2:])
+    return DECODERS[decoder](logits, bins, small)
+
+
+def upsample_cells(cells: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """ab / 128 (N, 2, *shape) of decoded cells (N, 2, h, w) in LAB units: bilinear x 4, cropped."""
+    ab = F.interpolate(cells / AB_SCALE, scale_factor=4, mode="bilinear", align_corners=False)
+    return ab[..., : shape[0], : shape[1]]
+
+
 def decode(
     chroma,
     bins: torch.Tensor,
@@ -82,8 +110,5 @@ def decode(
     the network's input L (N, 1, H, W) in [-1, 1]."""
     if chroma.logits is None:
         return chroma.ab
-    logits = at_vividness(chroma.logits, class_weights, vividness)
-    small = F.adaptive_avg_pool2d(lightness.float(), logits.shape[-2:])
-    ab = DECODERS[decoder](logits, bins, small) / AB_SCALE
-    ab = F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
-    return ab[..., : chroma.ab.shape[-2], : chroma.ab.shape[-1]]
+    cells = decode_cells(chroma, bins, class_weights, vividness, lightness, decoder)
+    return upsample_cells(cells, tuple(chroma.ab.shape[-2:]))
