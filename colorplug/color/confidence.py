@@ -104,7 +104,7 @@ def cell_confidence(
     """Confidence (N, 1, gh, gw) in 0..1 of each cell of the distribution's grid, for logits
     (N, Q, gh, gw) and render-size L (N, 1, h, w) in [0, 100], of the colour `decoder` chooses (see
     the module docstring); `decoded`: that colour (N, 2, gh, gw) in LAB units when the caller has it
-    already (decoders.decode_cells), so the distribution is not decoded twice.
+    already (decoders.decode, cells=True), so the distribution is not decoded twice.
 
     >>> logits = torch.zeros(1, 3, 2, 2)
     >>> logits[:, 0] = 20.0  # all but certain of bin 0

@@ -18,7 +18,7 @@ import torch
 
 from colorplug.color import compose
 from colorplug.color.confidence import cell_confidence, to_full_size, to_render_size
-from colorplug.color.decoders import decode_cells, upsample_cells
+from colorplug.color.decoders import decode, upsample_cells
 from colorplug.color.lab import denormalize_ab, normalize_lightness
 from colorplug.defaults import (
     DEFAULT_MAX_PIXELS,
@@ -166,8 +166,8 @@ class Colorizer:
         and the decoded cells in LAB units (None for a regression), which the confidence reuses."""
         if not self.config.predicts_distribution:
             return chroma.ab, None
-        network = self.network
-        cells = decode_cells(chroma, network.bins, network.class_weights, self.vividness, x, self.decoder)
+        settings = (self.network.bins, self.network.class_weights, self.vividness)
+        cells = decode(chroma, *settings, x, self.decoder, cells=True)
         return upsample_cells(cells, tuple(chroma.ab.shape[-2:])), cells
 
     def check_distribution(self, what: str) -> None:

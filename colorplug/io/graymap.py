@@ -1,7 +1,8 @@
 """Writing an 8-bit gray map (the confidence map) fast, atomically and marked as ours: a plain PNG encoder
 (the Up filter, zlib's run-length mode at level 1) instead of Pillow's, whose per-row choice among the five
-filters costs more than the compression itself. A smooth 12 MP map is written in about a fifth of the
-time of Pillow at level 1 (measured: 0.10 s against 0.45 s on a loaded machine), and no larger."""
+filters costs more than the compression itself. A smooth 12 MP confidence map is encoded in less than half
+the time of Pillow at level 1, and smaller (measured on a loaded machine: 0.14 s, 1.19 MB against 0.32 s,
+1.54 MB)."""
 
 from __future__ import annotations
 
