@@ -1,5 +1,5 @@
 """Smoothing that stops at lightness edges, on the small grids colour is predicted at: a Gaussian blur
-(as two matrix products) and a bilateral average over a grid of lightness layers (Chen et al. 2007).
+(as two matrix products) and a bilateral grid of lightness layers (Chen et al. 2007).
 
 Used to carry hints over their regions (hints/follow.py), to spread hints for the network, and to pool
 the colour distribution over a region before picking its colour (decoders.py).
@@ -8,8 +8,10 @@ the colour distribution over a region before picking its colour (decoders.py).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 LEVELS = 11  # lightness layers of a bilateral grid, evenly over L 0..100
+COARSE_SIGMA = 2.0  # a wider spatial reach runs on coarser nodes, where it spans 2-4 of them
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -44,23 +46,65 @@ def tone_weights(lightness: torch.Tensor, sigma: float, levels: int = LEVELS) ->
     return torch.exp(-((lightness - grid.view(1, -1, 1, 1)) ** 2) / (2 * (sigma / 50) ** 2))
 
 
-def bilateral_average(
+def bilateral_grid(
     values: torch.Tensor, lightness: torch.Tensor, space_sigma: float, tone_sigma: float
 ) -> torch.Tensor:
-    """values (N, C, H, W) averaged over their neighbours near in space (a Gaussian of `space_sigma`
-    pixels) and in lightness (of `tone_sigma` L units; lightness (N, 1, H, W) in [-1, 1]).
+    """The nodes (N, K, C, h, w) of a bilateral grid of values (N, C, H, W): each node sums the values of
+    the pixels near it in lightness (a Gaussian of `tone_sigma` L units; lightness (N, 1, H, W) in
+    [-1, 1]) and in space (a Gaussian of `space_sigma` pixels). A wide reach runs on nodes spaced a whole
+    factor apart (box sums down, as Chen et al. 2007 do), so the cost falls with the reach's square.
+    """
+    weights, step = tone_weights(lightness, tone_sigma), _node_spacing(space_sigma)
+    padding = (0, -values.shape[-1] % step, 0, -values.shape[-2] % step)
+    cells = _cells(F.pad(values, padding), step)  # (N, h, w, C, step * step)
+    levels = _cells(F.pad(weights, padding), step)  # (N, h, w, K, step * step)
+    nodes = (levels @ cells.transpose(-1, -2)).permute(0, 3, 4, 1, 2)  # (N, K, C, h, w)
+    return gaussian_blur(nodes.flatten(1, 2), space_sigma / step).unflatten(1, nodes.shape[1:3])
+
+
+def _node_spacing(space_sigma: float) -> int:
+    """Pixels between a grid's nodes for a spatial reach of `space_sigma` pixels."""
+    return max(1, int(space_sigma // COARSE_SIGMA))
+
+
+def _cells(x: torch.Tensor, step: int) -> torch.Tensor:
+    """x (N, C, H, W), H and W multiples of step -> (N, H / step, W / step, C, step * step)."""
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // step, step, w // step, step).permute(0, 2, 4, 1, 3, 5).flatten(-2)
+
+
+def slice_grid(
+    nodes: torch.Tensor, lightness: torch.Tensor, space_sigma: float, tone_sigma: float
+) -> torch.Tensor:
+    """What each pixel (lightness (N, 1, H, W) in [-1, 1]) reads from the nodes (N, K, C, h, w) that
+    bilateral_grid made with these reaches: bilinearly in space, weighted in lightness; (N, C, H, W).
 
     Two flat regions of different lightness keep their own values up to their shared edge:
 
     >>> lightness = torch.cat((torch.full((1, 1, 4, 4), -0.5), torch.full((1, 1, 4, 4), 0.5)), dim=-1)
     >>> values = torch.cat((torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4)), dim=-1)
-    >>> averaged = bilateral_average(values, lightness, 3.0, 5.0)
-    >>> round(float(averaged[0, 0, 0, 3]), 3), round(float(averaged[0, 0, 0, 4]), 3)
+    >>> grid = bilateral_grid(torch.cat((values, torch.ones_like(values)), dim=1), lightness, 3.0, 5.0)
+    >>> read = slice_grid(grid, lightness, 3.0, 5.0)
+    >>> mean = read[:, 0] / read[:, 1]
+    >>> round(float(mean[0, 0, 3]), 3), round(float(mean[0, 0, 4]), 3)
     (0.0, 1.0)
     """
-    weights = tone_weights(lightness, tone_sigma)  # (N, K, H, W)
-    channels = values.shape[1]
-    splat = torch.cat((values[:, :, None] * weights[:, None], weights[:, None]), dim=1)  # (N, C+1, K, H, W)
-    blurred = gaussian_blur(splat.flatten(1, 2), space_sigma).unflatten(1, (channels + 1, LEVELS))
-    total = (blurred[:, :channels] * weights[:, None]).sum(dim=2)
-    return total / (blurred[:, channels] * weights).sum(dim=1, keepdim=True).clamp(min=1e-12)
+    (height, width), step = lightness.shape[-2:], _node_spacing(space_sigma)
+    rows, columns = (
+        _upsampling(height, nodes.shape[-2], step, nodes),
+        _upsampling(width, nodes.shape[-1], step, nodes),
+    )
+    spread = rows @ nodes @ columns.T  # (N, K, C, H, W): as two matrix products, like gaussian_blur
+    return (spread * tone_weights(lightness, tone_sigma)[:, :, None]).sum(dim=1)  # faster than einsum here
+
+
+def _upsampling(size: int, nodes: int, step: int, like: torch.Tensor) -> torch.Tensor:
+    """(size, nodes) bilinear weights from nodes at the centres of `step`-pixel cells to each pixel
+    (F.interpolate's half-pixel rule, edges clamped)."""
+    at = ((torch.arange(size, dtype=like.dtype) + 0.5) / step - 0.5).clamp(0, nodes - 1)
+    low = at.floor().long()
+    high, share = (low + 1).clamp(max=nodes - 1), at - low
+    matrix = torch.zeros(size, nodes, dtype=like.dtype)
+    matrix[torch.arange(size), low] += 1 - share
+    matrix[torch.arange(size), high] += share
+    return matrix.to(like.device)

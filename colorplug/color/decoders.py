@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from colorplug.color.bilateral import bilateral_average
+from colorplug.color.bilateral import bilateral_grid, slice_grid
 from colorplug.color.chroma import TEMPERATURE, annealed_mean
 from colorplug.color.lab import AB_SCALE
 from colorplug.defaults import DEFAULT_DECODER
@@ -28,6 +28,7 @@ REGION_SPACE = 0.15  # spatial reach of a region, as a share of the grid's short
 REGION_TONE = 10.0  # lightness reach, L units
 REGION_MODE_SIGMA = 10.0  # ab smoothing before the peak is taken, LAB units
 REGION_RADIUS = 20.0  # each pixel's mean is taken within this ab distance of its region's peak
+UNUSED_BIN = 1e-4  # a bin whose probability stays below this at every pixel is not pooled
 
 
 def at_vividness(logits: torch.Tensor, class_weights: torch.Tensor, vividness: float) -> torch.Tensor:
@@ -56,13 +57,36 @@ def region(logits: torch.Tensor, bins: torch.Tensor, lightness: torch.Tensor) ->
     True
     """
     probabilities = torch.softmax(logits / TEMPERATURE, dim=1)
-    short = min(logits.shape[-2:])
-    pooled = bilateral_average(probabilities, lightness, max(REGION_SPACE * short, 1.0), REGION_TONE)
-    apart = torch.cdist(bins.double(), bins.double()).float()
-    smoothed = torch.einsum("nqhw,qr->nrhw", pooled, torch.exp(-(apart**2) / (2 * REGION_MODE_SIGMA**2)))
-    near = (apart[smoothed.argmax(dim=1)] <= REGION_RADIUS).permute(0, 3, 1, 2)  # (N, Q, h, w)
-    kept = probabilities * near
-    return torch.einsum("nqhw,qc->nchw", kept, bins) / kept.sum(dim=1, keepdim=True).clamp(min=1e-12)
+    peaks, chosen = region_peaks(probabilities, bins, lightness)
+    near = (apart_from_bins(bins)[peaks] <= REGION_RADIUS).float()  # (M, Q): the bins near each peak
+    terms = torch.cat((near[:, None] * bins.T[None], near[:, None]), dim=1)  # (M, 3, Q): a, b and 1
+    sums = (terms.flatten(0, 1) @ probabilities.flatten(2)).unflatten(1, (len(peaks), 3))  # (N, M, 3, hw)
+    picked = sums.gather(1, chosen.flatten(1)[:, None, None].expand(-1, 1, 3, -1))[:, 0]  # (N, 3, hw)
+    ab = picked[:, :2] / picked[:, 2:].clamp(min=1e-12)
+    return ab.unflatten(2, logits.shape[-2:])
+
+
+def region_peaks(
+    probabilities: torch.Tensor, bins: torch.Tensor, lightness: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bins (M,) that regions peak at, and which of them (N, h, w) each pixel's region peaks at: the
+    distribution pooled over the region (a bilateral grid), smoothed in ab. Only the bins some node of
+    the grid peaks at can win, so each pixel compares those few instead of all Q, and the bins no pixel
+    gives UNUSED_BIN are left out of the pooling (they would add that much at most). The smoothing is cut
+    at 5 sigma: its tail would be denormal floats, which CPUs multiply dozens of times slower."""
+    space = max(REGION_SPACE * min(probabilities.shape[-2:]), 1.0)
+    apart = apart_from_bins(bins)
+    smoothing = torch.exp(-(apart**2) / (2 * REGION_MODE_SIGMA**2)) * (apart <= 5 * REGION_MODE_SIGMA)
+    used = probabilities.amax(dim=(0, 2, 3)) > UNUSED_BIN  # typically a third of the bins or fewer
+    pooled = bilateral_grid(probabilities[:, used], lightness, space, REGION_TONE)  # (N, K, Q used, h, w)
+    nodes = torch.einsum("nkqhw,qr->nkrhw", pooled, smoothing[used])
+    candidates = torch.unique(nodes.argmax(dim=2))
+    return candidates, slice_grid(nodes[:, :, candidates], lightness, space, REGION_TONE).argmax(dim=1)
+
+
+def apart_from_bins(bins: torch.Tensor) -> torch.Tensor:
+    """(Q, Q) the ab distances between the bins."""
+    return torch.cdist(bins.double(), bins.double()).float()
 
 
 Decoder = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
