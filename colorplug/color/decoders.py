@@ -93,6 +93,12 @@ Decoder = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 DECODERS: dict[str, Decoder] = {"annealed": annealed, "region": region}  # named in defaults.DECODER_NAMES
 
 
+def upsample_cells(cells: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """ab / 128 (N, 2, *shape) of decoded cells (N, 2, h, w) in LAB units: bilinear x 4, cropped."""
+    ab = F.interpolate(cells / AB_SCALE, scale_factor=4, mode="bilinear", align_corners=False)
+    return ab[..., : shape[0], : shape[1]]
+
+
 def decode(
     chroma,
     bins: torch.Tensor,
@@ -100,14 +106,24 @@ def decode(
     vividness: float,
     lightness: torch.Tensor,
     decoder: str = DEFAULT_DECODER,
+    cells: bool = False,
 ) -> torch.Tensor:
     """ab / 128 (N, 2, H, W) of a network's Chroma: its regression when it has no distribution, else its
     distribution decoded at `vividness` by `decoder`, upsampled to the regression's size. `lightness`:
-    the network's input L (N, 1, H, W) in [-1, 1]."""
+    the network's input L (N, 1, H, W) in [-1, 1]. With `cells`: the decoded distribution itself, (N, 2,
+    h, w) in LAB units on its own grid (what upsample_cells takes; the confidence map reuses it).
+
+    >>> from types import SimpleNamespace
+    >>> chroma = SimpleNamespace(logits=torch.zeros(1, 2, 3, 4), ab=torch.zeros(1, 2, 12, 15))
+    >>> bins, lightness = torch.tensor([[-10.0, 0.0], [10.0, 0.0]]), torch.zeros(1, 1, 12, 15)
+    >>> decode(chroma, bins, torch.ones(2), 0.2, lightness, cells=True).shape
+    torch.Size([1, 2, 3, 4])
+    >>> decode(chroma, bins, torch.ones(2), 0.2, lightness).shape
+    torch.Size([1, 2, 12, 15])
+    """
     if chroma.logits is None:
         return chroma.ab
     logits = at_vividness(chroma.logits, class_weights, vividness)
     small = F.adaptive_avg_pool2d(lightness.float(), logits.shape[-2:])
-    ab = DECODERS[decoder](logits, bins, small) / AB_SCALE
-    ab = F.interpolate(ab, scale_factor=4, mode="bilinear", align_corners=False)
-    return ab[..., : chroma.ab.shape[-2], : chroma.ab.shape[-1]]
+    decoded = DECODERS[decoder](logits, bins, small)
+    return decoded if cells else upsample_cells(decoded, tuple(chroma.ab.shape[-2:]))

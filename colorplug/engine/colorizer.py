@@ -18,7 +18,7 @@ import torch
 
 from colorplug.color import compose
 from colorplug.color.confidence import cell_confidence, to_full_size, to_render_size
-from colorplug.color.decoders import decode
+from colorplug.color.decoders import decode, upsample_cells
 from colorplug.color.lab import denormalize_ab, normalize_lightness
 from colorplug.defaults import (
     DEFAULT_MAX_PIXELS,
@@ -147,7 +147,7 @@ class Colorizer:
                     chroma = self.network(x) if given is None else self.network(x, given)
                 else:
                     chroma, found = guided_run(self.network, x, given, references)
-            ab = self._decode(chroma, x)
+            ab, cells = self._decode(chroma, x)
             if references is not None:  # the matches' hints beside the user's, which win
                 given = with_reference_hints(ab.float(), given, found, references)
             if given is not None:  # make sure of what the user asked for, over the hinted regions
@@ -158,14 +158,17 @@ class Colorizer:
                 f"weights {self.weights_name!r} produced non-finite colours (damaged weights?)"
             )
         if confidence:
-            return ab, self._confidence(chroma.logits, lightness_small)
+            return ab, self._confidence(chroma.logits, lightness_small, cells)
         return ab
 
-    def _decode(self, chroma: Any, x: torch.Tensor) -> torch.Tensor:
-        """ab / 128 of the network's output: its distribution decoded at the settings, else its regression."""
+    def _decode(self, chroma: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """ab / 128 of the network's output (its distribution decoded at the settings, else its regression)
+        and the decoded cells in LAB units (None for a regression), which the confidence reuses."""
         if not self.config.predicts_distribution:
-            return chroma.ab
-        return decode(chroma, self.network.bins, self.network.class_weights, self.vividness, x, self.decoder)
+            return chroma.ab, None
+        settings = (self.network.bins, self.network.class_weights, self.vividness)
+        cells = decode(chroma, *settings, x, self.decoder, cells=True)
+        return upsample_cells(cells, tuple(chroma.ab.shape[-2:])), cells
 
     def check_distribution(self, what: str) -> None:
         """ColorplugError unless the weights predict a colour distribution (which `what` needs)."""
@@ -173,13 +176,14 @@ class Colorizer:
             name = self.weights_name
             raise ColorplugError(f"weights {name!r} predict no colour distribution, which {what} needs")
 
-    def _confidence(self, logits: torch.Tensor | None, lightness_small: torch.Tensor) -> torch.Tensor:
-        """Render-size confidence (N, 1, h, w) of the colours decoded (see color/confidence.py)."""
+    def _confidence(self, logits: Any, lightness_small: torch.Tensor, cells: Any = None) -> torch.Tensor:
+        """Render-size confidence (N, 1, h, w) of the colours decoded (`cells`, see color/confidence.py)."""
         self.check_distribution("a confidence map")
         settings = (self.network.bins.cpu(), self.network.class_weights.cpu(), self.vividness)
         with torch.inference_mode():
-            cells = cell_confidence(logits.float().cpu(), *settings, lightness_small, self.decoder)
-            return to_render_size(cells, lightness_small.float())
+            chosen = None if cells is None else cells.float().cpu()
+            sure = cell_confidence(logits.float().cpu(), *settings, lightness_small, self.decoder, chosen)
+            return to_render_size(sure, lightness_small.float())
 
     def predict_logits(self, prepared: Prepared) -> torch.Tensor:
         """The network's logits (1, Q, h / 4, w / 4) over the ab bins for one prepared picture (no hints)."""

@@ -115,12 +115,32 @@ def encode_png16(
     scanlines = np.empty((height, filtered.shape[1] + 1), dtype=np.uint8)
     scanlines[:, 0] = 1  # filter type Sub on every line
     scanlines[:, 1:] = filtered
-    header = struct.pack(">IIBBBBB", width, height, 16, _COLOR_TYPES[channels], 0, 0, 0)
+    return png_bytes(scanlines, width, 16, _COLOR_TYPES[channels], icc_profile, exif, level)
+
+
+def png_bytes(
+    scanlines: np.ndarray,
+    width: int,
+    depth: int,
+    color_type: int,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    level: int = 6,
+    strategy: int = zlib.Z_DEFAULT_STRATEGY,
+) -> bytes:
+    """A PNG file's bytes from filtered scanlines (H, 1 + row bytes) uint8 (each led by its filter type),
+    with an ICC profile and an eXIf chunk when given, the data deflated at `level` with zlib's `strategy`.
+
+    >>> png_bytes(np.zeros((2, 4), np.uint8), 3, 8, 0)[:8] == _SIGNATURE
+    True
+    """
+    header = struct.pack(">IIBBBBB", width, scanlines.shape[0], depth, color_type, 0, 0, 0)
     parts = [_SIGNATURE, _chunk(b"IHDR", header)]
     if icc_profile:
         parts.append(_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile)))
     if exif:
         parts.append(_chunk(b"eXIf", exif.removeprefix(_EXIF_HEADER)))
-    parts.append(_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), level)))
+    deflate = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS, zlib.DEF_MEM_LEVEL, strategy)
+    parts.append(_chunk(b"IDAT", deflate.compress(scanlines.tobytes()) + deflate.flush()))
     parts.append(_chunk(b"IEND", b""))
     return b"".join(parts)
