@@ -8,7 +8,6 @@ need them, so `--help` starts fast.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import warnings
@@ -91,6 +90,8 @@ def main() -> None:
     # Pillow warns and logs about oddities it recovers from or refuses (corrupt EXIF, a TIFF of twenty
     # bands...); real problems reach the user as the one-line errors of each file, so its warnings and
     # log records would only be noise among them.
+    import logging  # here: `--help` does not run this, and logging costs start-up time
+
     warnings.filterwarnings("ignore", module="PIL")
     logging.getLogger("PIL").addHandler(logging.NullHandler())
 

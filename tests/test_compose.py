@@ -27,6 +27,18 @@ def test_lightness_of_gray_and_16_bit_samples_matches_skimage():
     assert np.abs(compose.lightness(deep) - reference).max() <= 1e-3
 
 
+@pytest.mark.parametrize("block_pixels", [1 << 16, 999])
+@pytest.mark.parametrize("shape", [(64, 85), (300, 40), (120, 500)])
+def test_small_lightness_in_strips_equals_resizing_the_full_plane(photos, monkeypatch, block_pixels, shape):
+    monkeypatch.setattr(compose, "BLOCK_PIXELS", block_pixels)
+    for samples in (photos["chelsea"], photos["coffee"][..., 1]):  # RGB and gray
+        full = torch.from_numpy(compose.lightness(samples))[None, None]
+        whole = F.interpolate(full, size=shape, mode="bilinear", align_corners=False, antialias=True)[0, 0]
+        strips = compose.small_lightness(samples, shape)
+        assert strips.shape == shape
+        assert (strips - whole).abs().max() <= 1e-3  # float rounding of the two passes' order only
+
+
 def reference_compose(lightness: np.ndarray, ab_small: torch.Tensor) -> np.ndarray:
     """The naive path: upsample ab in one go, skimage's lab2rgb, round to uint8."""
     ab = F.interpolate(ab_small[None], size=lightness.shape, mode="bilinear", align_corners=False)[0]
@@ -38,10 +50,9 @@ def reference_compose(lightness: np.ndarray, ab_small: torch.Tensor) -> np.ndarr
 def test_compose_matches_the_reference_path(photos, monkeypatch, chunk_pixels):
     monkeypatch.setattr(compose, "BLOCK_PIXELS", chunk_pixels)
     rgb = photos["chelsea"]
-    lightness = compose.lightness(rgb)
     ab_small = torch.from_numpy(rgb2lab(rgb[::8, ::8])[..., 1:].astype(np.float32)).permute(2, 0, 1)
-    ours = compose.compose(lightness, ab_small, np.uint8)
-    reference = reference_compose(lightness, ab_small)
+    ours = compose.compose(rgb, ab_small, np.uint8)
+    reference = reference_compose(compose.lightness(rgb), ab_small)
     difference = np.abs(ours.astype(int) - reference.astype(int))
     assert difference.max() <= 1
     assert (difference == 0).mean() >= 0.995  # float32 maths against float64: rare one-level ties
@@ -49,11 +60,11 @@ def test_compose_matches_the_reference_path(photos, monkeypatch, chunk_pixels):
 
 def test_compose_with_zero_chroma_gives_back_the_gray_input():
     gray = np.random.default_rng(1).integers(0, 256, (31, 17), dtype=np.uint8)
-    out = compose.compose(compose.lightness(gray), torch.zeros(2, 1, 1), np.uint8)
+    out = compose.compose(gray, torch.zeros(2, 1, 1), np.uint8)
     for channel in range(3):
         np.testing.assert_array_equal(out[..., channel], gray)
     deep = np.random.default_rng(2).integers(0, 65536, (9, 13), dtype=np.uint16)
-    out = compose.compose(compose.lightness(deep), torch.zeros(2, 1, 1), np.uint16)
+    out = compose.compose(deep, torch.zeros(2, 1, 1), np.uint16)
     assert np.abs(out[..., 1].astype(int) - deep).max() <= 2  # float32 L of 16-bit codes
 
 

@@ -18,8 +18,8 @@ def test_16_bit_compose_matches_the_float64_reference(photos):
     deep = rgb.astype(np.uint16) * 257
     lightness = compose.lightness(deep)
     ab_small = torch.from_numpy(rgb2lab(rgb[::8, ::8])[..., 1:].astype(np.float32)).permute(2, 0, 1)
-    ab_small = compose.fit_to_gamut(compose.downscale(lightness, ab_small.shape[1:])[None], ab_small)
-    ours = compose.compose(lightness, ab_small, np.uint16)
+    ab_small = compose.fit_to_gamut(compose.small_lightness(deep, ab_small.shape[1:])[None], ab_small)
+    ours = compose.compose(deep, ab_small, np.uint16)
     ab = F.interpolate(ab_small[None], size=lightness.shape, mode="bilinear", align_corners=False)[0]
     lab = np.concatenate((lightness[..., None], ab.permute(1, 2, 0).numpy()), axis=-1).astype(np.float64)
     with warnings.catch_warnings():

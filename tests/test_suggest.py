@@ -43,7 +43,7 @@ def test_suggestions_are_in_the_region_own_lightness(lite_weights, photos):
     gray = np.asarray(Image.fromarray(photos["coffee"]).convert("L").resize((120, 90)))
     offered = colorizer.suggest(gray, (10, 20, 40, 30), count=4)
     assert 1 <= len(offered) <= 4 and sum(s.share for s in offered) == pytest.approx(1.0, abs=1e-4)
-    region_l = float(colorizer.prepare(as_picture(gray, None)).lightness[20:50, 10:50].mean())
+    region_l = float(colorizer.prepare(as_picture(gray, None)).full_lightness()[20:50, 10:50].mean())
     assert all(abs(s.lab[0] - region_l) < 0.01 for s in offered)
     assert all(s.hex.startswith("#") and len(s.hex) == 7 for s in offered)
     mask = np.zeros((90, 120), bool)

@@ -4,7 +4,9 @@ The network sees L at a render size (short side 256 by default); its ab is upsam
 full-resolution L, so detail and tones come from the photo itself. The full-size work is plain float32
 numpy on cache-sized row blocks spread over a few threads (numpy releases the GIL), with tables where the
 maths allows: L needs only luminance (one table per channel), and the sRGB encoding of 8-bit outputs is a
-table over the linear value. Peak memory stays a few blocks above the input and output arrays.
+table over the linear value. Each block's L is made from the photo's own samples on the spot (for the
+network's input too, see small_lightness), so no full-size float plane exists: peak memory stays a few
+blocks above the input and output arrays.
 The results match the reference conversions (skimage's lab2rgb after F.interpolate) to within one level.
 """
 
@@ -79,6 +81,29 @@ def _is_gray_rgb(color: np.ndarray) -> bool:
     return bool(np.array_equal(color[..., 0], color[..., 1]) and np.array_equal(color[..., 1], color[..., 2]))
 
 
+def _lightness_block(color: np.ndarray) -> np.ndarray:
+    """CIE L* (r, W) float32 of one block of gray (r, W) or sRGB (r, W, 3) uint8/uint16 samples."""
+    levels = 65536 if color.dtype == np.uint16 else 256
+    tables, gray_table = _luminance_tables(levels)
+    if color.ndim == 2:
+        return np.take(gray_table, color, mode="clip")
+    y = np.take(tables[0], color[..., 0])
+    y += np.take(tables[1], color[..., 1])
+    y += np.take(tables[2], color[..., 2])
+    toe = y <= LAB_EPSILON
+    linear_part = y * np.float32(116.0 * LAB_TOE_SLOPE) + np.float32(116.0 * LAB_F_OFFSET - 16.0)
+    np.cbrt(y, out=y)
+    y *= np.float32(116.0)
+    y -= np.float32(16.0)
+    np.copyto(y, linear_part, where=toe)
+    return y
+
+
+def _gray_if_equal(color: np.ndarray) -> np.ndarray:
+    """A gray photo stored as RGB as its one channel (its L through the one gray table); else as is."""
+    return color[..., 0] if color.ndim == 3 and _is_gray_rgb(color) else color
+
+
 def lightness(color: np.ndarray) -> np.ndarray:
     """CIE L* (H, W) float32 of gray (H, W) or sRGB (H, W, 3) uint8/uint16 samples.
 
@@ -90,30 +115,12 @@ def lightness(color: np.ndarray) -> np.ndarray:
     >>> lightness(np.zeros((4, 6, 3), np.uint16)).shape
     (4, 6)
     """
-    levels = 65536 if color.dtype == np.uint16 else 256
-    tables, gray_table = _luminance_tables(levels)
-    if color.ndim == 3 and _is_gray_rgb(color):
-        color = color[..., 0]  # a gray photo stored as RGB
+    color = _gray_if_equal(color)
     height, width = color.shape[:2]
     out = np.empty((height, width), dtype=np.float32)
-    if color.ndim == 2:
-        _for_row_blocks(
-            height, width, lambda rows: np.take(gray_table, color[rows], out=out[rows], mode="clip")
-        )
-        return out
 
     def work(rows: slice) -> None:
-        block = color[rows]
-        y = np.take(tables[0], block[..., 0])
-        y += np.take(tables[1], block[..., 1])
-        y += np.take(tables[2], block[..., 2])
-        toe = y <= LAB_EPSILON
-        linear_part = y * np.float32(116.0 * LAB_TOE_SLOPE) + np.float32(116.0 * LAB_F_OFFSET - 16.0)
-        np.cbrt(y, out=y)
-        y *= np.float32(116.0)
-        y -= np.float32(16.0)
-        np.copyto(y, linear_part, where=toe)
-        out[rows] = y
+        out[rows] = _lightness_block(color[rows])
 
     _for_row_blocks(height, width, work)
     return out
@@ -133,18 +140,34 @@ def render_shape(height: int, width: int, render_size: int) -> tuple[int, int]:
     return (short_side, long_side) if height <= width else (long_side, short_side)
 
 
-def downscale(lightness_full: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
-    """Antialiased bilinear resize of L (H, W) to `shape`, as a torch tensor for the network.
-
-    >>> downscale(np.zeros((300, 400), np.float32), (6, 8)).shape
-    torch.Size([6, 8])
-    """
-    full = torch.from_numpy(lightness_full)
-    if tuple(full.shape) == tuple(shape):
-        return full.clone()
-    return F.interpolate(full[None, None], size=shape, mode="bilinear", align_corners=False, antialias=True)[
+def _resize(plane: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """Antialiased bilinear resize of a (h, w) float plane."""
+    return F.interpolate(plane[None, None], size=shape, mode="bilinear", align_corners=False, antialias=True)[
         0, 0
     ]
+
+
+def small_lightness(color: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+    """The network's input: L of gray or sRGB samples (see lightness), resized to `shape` (h, w).
+
+    Antialiased bilinear resizing is separable: each block of rows gets its L and is narrowed to w
+    columns at once, and only that narrow plane (H, w) is shortened to h rows, so the full-size L plane
+    (4 bytes a pixel) never exists.
+
+    >>> white = small_lightness(np.full((300, 400), 255, np.uint8), (6, 8))
+    >>> white.shape, round(float(white.min()), 3)
+    (torch.Size([6, 8]), 100.0)
+    """
+    color = _gray_if_equal(color)
+    height, width = color.shape[:2]
+    if (height, width) == tuple(shape):
+        return torch.from_numpy(lightness(color))
+    narrow = torch.empty(height, shape[1])
+    step = max(1, BLOCK_PIXELS * 4 // width)
+    for top in range(0, height, step):  # in this thread: torch ops in pool threads would start more pools
+        strip = torch.from_numpy(_lightness_block(color[top : top + step]))
+        narrow[top : top + step] = strip if shape[1] == width else _resize(strip, (strip.shape[0], shape[1]))
+    return narrow if shape[0] == height else _resize(narrow, shape)
 
 
 def fit_to_gamut(lightness_small: torch.Tensor, ab: torch.Tensor, steps: int = GAMUT_STEPS) -> torch.Tensor:
@@ -236,16 +259,19 @@ def _encode_16bit(linear: np.ndarray) -> None:
     np.rint(linear, out=linear)
 
 
-def compose(lightness_full: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype) -> np.ndarray:
-    """sRGB samples (H, W, 3) of `dtype` (uint8 or uint16) from full-size L (H, W) and small ab (2, h, w).
+def compose(color: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype) -> np.ndarray:
+    """sRGB samples (H, W, 3) of `dtype` (uint8 or uint16): the L of the photo's own gray or sRGB samples
+    `color` (H, W) or (H, W, 3) with small ab (2, h, w) upsampled onto it.
 
-    Equivalent to F.interpolate(mode='bilinear') of ab followed by skimage's lab2rgb, in row blocks.
+    Equivalent to lightness(), F.interpolate(mode='bilinear') of ab and skimage's lab2rgb, in row blocks
+    (each block's L made on the spot: no full-size float plane).
 
-    >>> rgb = compose(np.full((30, 40), 50, np.float32), torch.zeros(2, 3, 4), np.uint8)
+    >>> rgb = compose(np.full((30, 40), 119, np.uint8), torch.zeros(2, 3, 4), np.uint8)
     >>> rgb.shape, rgb[0, 0]
     ((30, 40, 3), array([119, 119, 119], dtype=uint8))
     """
-    height, width = lightness_full.shape
+    color = _gray_if_equal(color)
+    height, width = color.shape[:2]
     small = ab_small.detach().cpu().numpy().astype(np.float32)
     x0, x1, wx = _bilinear_axis(small.shape[-1], width)
     y0, y1, wy = _bilinear_axis(small.shape[-2], height)
@@ -259,7 +285,7 @@ def compose(lightness_full: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype)
         ab = ab_wide[:, y0[rows]] * (1 - weight)
         ab += ab_wide[:, y1[rows]] * weight  # (2, r, W): a / 500 and -b / 200
         f = np.empty((3, *ab.shape[1:]), dtype=np.float32)
-        np.add(lightness_full[rows], np.float32(16.0), out=f[1])
+        np.add(_lightness_block(color[rows]), np.float32(16.0), out=f[1])
         f[1] *= np.float32(1 / 116.0)
         np.add(f[1], ab[0], out=f[0])  # fx = fy + a / 500
         np.add(f[1], ab[1], out=f[2])  # fz = fy - b / 200

@@ -15,13 +15,13 @@ from colorplug.engine.kinds import as_picture
 def suggestions_of(colorizer: Any, prepared: Any, logits: torch.Tensor, region: Any, count: int) -> list:
     """The `count` suggestions for a region of a prepared photo, from its logits (see Colorizer.suggest)."""
     bins, weights = colorizer.network.bins.cpu(), colorizer.network.class_weights.cpu()
-    return suggest_in(logits, bins, weights, prepared.lightness, prepared.shape, region, count)
+    return suggest_in(logits, bins, weights, prepared.full_lightness(), prepared.shape, region, count)
 
 
 def places_of(colorizer: Any, prepared: Any, logits: torch.Tensor, count: int) -> list[Place]:
     """The `count` places to hint of a prepared photo, from its logits (see Colorizer.where_to_hint)."""
     sure = colorizer._confidence(logits, prepared.lightness_small[None, None])[0, 0]
-    return where_to_hint(sure, prepared.lightness.shape, count)
+    return where_to_hint(sure, prepared.full_shape, count)
 
 
 def suggest_and_place(

@@ -53,10 +53,9 @@ MEMORY_FORMATS = {CHANNELS_LAST: torch.channels_last}  # any other: torch.contig
 
 @dataclass
 class Prepared:
-    """A picture with its full-size L and the network's input L, ready for a batch."""
+    """A picture with the network's input L, ready for a batch (its full-size L is made only in strips)."""
 
     picture: Picture
-    lightness: np.ndarray  # (H, W) float32, L in [0, 100]
     lightness_small: torch.Tensor  # (h, w)
     hints_small: torch.Tensor | None = None  # (3, h, w) hint map at the render size
     reference: Reference | None = None  # a reference photo's colours to follow
@@ -64,6 +63,14 @@ class Prepared:
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.lightness_small.shape)
+
+    @property
+    def full_shape(self) -> tuple[int, int]:
+        return self.picture.height, self.picture.width
+
+    def full_lightness(self) -> np.ndarray:
+        """The picture's L (H, W) float32 in [0, 100], made on request (4 bytes a pixel)."""
+        return compose.lightness(self.picture.color)
 
 
 class Colorizer:
@@ -199,14 +206,13 @@ class Colorizer:
         `reference`: a colour photo to take colours from (see `reference`).
 
         >>> prepared = Colorizer("general", device="cpu").prepare(Picture(np.zeros((300, 400), np.uint8)))
-        >>> prepared.lightness.shape, prepared.shape
+        >>> prepared.full_shape, prepared.shape
         ((300, 400), (160, 213))
         """
-        full = compose.lightness(picture.color)
         shape = compose.render_shape(picture.height, picture.width, self.render_size)
         hint_map = None if hints is None else resize_hints(self.hint_map(hints, picture), shape)
         given = None if reference is None else self.reference(reference)
-        return Prepared(picture, full, compose.downscale(full, shape), hint_map, given)
+        return Prepared(picture, compose.small_lightness(picture.color, shape), hint_map, given)
 
     def reference(self, image: Any) -> Reference:
         """A colour photo (path, PIL image, array, Picture) prepared as a reference: prepare it once and
@@ -260,7 +266,7 @@ class Colorizer:
         if not bool(torch.isfinite(scaled).all()):  # e.g. a saturation set to NaN after construction
             raise ColorplugError(f"colour scaled by saturation {self.saturation} is not finite")
         ab = compose.fit_to_gamut(small, scaled)
-        rgb = compose.compose(prepared.lightness, ab, dtype or prepared.picture.color.dtype)
+        rgb = compose.compose(prepared.picture.color, ab, dtype or prepared.picture.color.dtype)
         return replace_color(prepared.picture, rgb)
 
     def predict_prepared(self, batch: Sequence[Prepared], confidence: bool = False) -> list[Any]:
@@ -323,7 +329,7 @@ class Colorizer:
     def _finish_result(self, prepared: Prepared, result: Any, confidence: bool) -> Any:
         if not confidence:
             return self.finish(prepared, result)
-        return self.finish(prepared, result[0]), to_full_size(result[1][0], prepared.lightness.shape)
+        return self.finish(prepared, result[0]), to_full_size(result[1][0], prepared.full_shape)
 
     def colorize(self, image: Any, hints: Any = None, reference: Any = None, confidence: bool = False) -> Any:
         """Colorize one image and return it in the kind it came as.

@@ -59,7 +59,7 @@ def reference_of(network: nn.Module, picture: Picture, render_size: int, device:
     lab = None if picture.is_gray else _small_colour(picture, shape)
     if lab is None or float(lab[1:].norm(dim=0).mean()) < MIN_CHROMA:
         raise ReferencePhotoError("is gray: a reference must be a colour photo")
-    lightness = compose.downscale(compose.lightness(picture.color), shape)
+    lightness = compose.small_lightness(picture.color, shape)
     x = normalize_lightness(lightness)[None, None].to(device)
     with torch.inference_mode():
         features = encoder_features(network, x)[0].float().cpu()

@@ -166,9 +166,9 @@ def region_hits(colorizer: Colorizer, truth: Picture) -> list[list[bool]]:
     logits = colorizer.predict_logits(prepared)
     bins, weights = colorizer.network.bins.cpu(), colorizer.network.class_weights.cpu()
     lab = lab_of(truth.color)
-    hits = []
+    hits, full = [], prepared.full_lightness()
     for mask in regions_of(truth.color):
-        offered = suggest_in(logits, bins, weights, prepared.lightness, prepared.shape, mask, max(TOP))
+        offered = suggest_in(logits, bins, weights, full, prepared.shape, mask, max(TOP))
         distances = deltaE_ciede2000(np.array([s.lab for s in offered]), lab[mask].mean(axis=0)[None])
         hits.append([bool((distances[:top] <= HIT_DE).any()) for top in TOP])
     return hits

@@ -40,7 +40,7 @@ def readable_truth(path: Path, protocol: str, max_pixels: int | None, skipped: l
 
 def gray_baseline(truth: np.ndarray) -> np.ndarray:
     """The no-colour floor: the ground truth's own L with ab = 0, as uint8 RGB."""
-    return compose.compose(compose.lightness(truth), torch.zeros((2, 1, 1)), np.uint8)
+    return compose.compose(truth, torch.zeros((2, 1, 1)), np.uint8)
 
 
 def truth_ab(color: np.ndarray) -> torch.Tensor:

@@ -9,11 +9,9 @@ is still writing (locked): only the former is removed.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import functools
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -51,7 +49,7 @@ def temp_sibling(target: Path) -> Path:
 
     The name does not include the target's, so a target name of 255 bytes still has a temporary one.
     """
-    return target.with_name(f".{secrets.token_hex(8)}{TEMP_SUFFIX}")
+    return target.with_name(f".{os.urandom(8).hex()}{TEMP_SUFFIX}")
 
 
 def is_temp_file(path: Path) -> bool:
@@ -84,6 +82,8 @@ def _renameat2_no_replace(source: Path, target: Path) -> bool:
     result = function(at_cwd, os.fsencode(source), at_cwd, os.fsencode(target), no_replace)
     if result == 0:
         return True
+    import ctypes  # here, not at the top: start-up time of every command
+
     error = ctypes.get_errno()
     if error in (errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.EOPNOTSUPP):
         return False  # e.g. a file system without the flag: try the next way
@@ -92,6 +92,8 @@ def _renameat2_no_replace(source: Path, target: Path) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _libc():
+    import ctypes
+
     try:
         return ctypes.CDLL(None, use_errno=True)
     except OSError:

@@ -83,7 +83,7 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
         if not job.keep_output:
             save_picture(picture, target, overwrite=job.overwrite)
         if job.confidence is not None:
-            save_gray_map(to_full_size(confidence[0], prepared.lightness.shape), job.confidence)
+            save_gray_map(to_full_size(confidence[0], prepared.full_shape), job.confidence)
         return JobResult(job, written=job.confidence if job.keep_output else target, notes=notes)
     except Exception as exc:  # one file's failure must not stop the others
         return JobResult(job, error=exc)
