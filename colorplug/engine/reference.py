@@ -38,7 +38,8 @@ from colorplug.io.picture import Picture
 from colorplug.nets.blocks import Chroma
 
 MIN_SIDE = 32  # a reference smaller than this (pixels, either side) is refused as tiny
-MIN_CHROMA = 2.0  # ... and one whose mean chroma (LAB units) is below this as gray
+MIN_CHROMA = 0.5  # ... and one whose mean chroma (LAB units) is below this as gray (a muted colorized
+# output is a fine reference for a series: 2.0 refused 21 of 80 val photos' first crops, 0.5 refused 2)
 
 
 def _small_colour(picture: Picture, shape: tuple[int, int]) -> torch.Tensor:
