@@ -42,6 +42,12 @@ palette = Gimp.Palette.get_by_name("Colorplug suggestions")
 report["palette"] = palette.get_color_count() if palette else None
 report["palette_api"] = [name for name in dir(palette) if "entry" in name or "color" in name]
 report["foreground"] = Gimp.context_get_foreground().get_rgba()[:3]
+report["suggest_again"] = call("plug-in-colorplug-suggest", image, source)
+paths = image.get_paths()
+report["paths"] = [(p.get_name(), len(p.get_strokes())) for p in paths]
+answers = [p.stroke_get_points(s) for p in paths for s in p.get_strokes()]  # (type, points, closed)
+report["boxes"] = [[list(v) for v in answer if isinstance(v, (list, tuple))][0] for answer in answers]
+report["closed"] = [bool(answer[-1]) for answer in answers]
 image.delete()
 with open(__OUT__ + "/insight.json", "w") as handle:
     json.dump(report, handle)
@@ -67,3 +73,15 @@ def test_suggest_colours_fills_the_palette(report):
     assert report["suggest"][0] == "success", report["suggest"]
     assert 1 <= report["palette"] <= 5, report["palette_api"]
     assert report["foreground"] != [0.0, 0.0, 0.0]  # the first suggestion, ready to paint hints with
+
+
+def test_suggest_colours_marks_the_places_to_hint_with_one_path_of_boxes(report):
+    assert report["suggest_again"][0] == "success", report["suggest_again"]
+    assert len(report["paths"]) == 1, report["paths"]  # the second run replaced the first's path
+    name, strokes = report["paths"][0]
+    assert name == "colorplug: where to hint" and strokes >= 1
+    assert all(report["closed"])
+    for points in report["boxes"]:  # control points: (x, y) triples of a closed four-corner stroke
+        xs, ys = points[0::2], points[1::2]
+        assert len(xs) == 12 and max(xs) > min(xs) and max(ys) > min(ys)
+        assert min(xs) >= 0 and max(xs) <= 180 and min(ys) >= 0 and max(ys) <= 120  # inside the photo

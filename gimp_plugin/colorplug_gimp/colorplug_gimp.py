@@ -198,6 +198,33 @@ def _fill_palette(suggestions: list) -> None:
         Gimp.context_set_foreground(Gegl.Color.new(suggestions[0]["hex"]))
 
 
+def _mark_places(image, source, places: list) -> None:
+    """The places to hint as one path of boxes (each round its region, the most unsure first), replacing
+    the one an earlier run made: visible in the Paths dialog, and a box becomes a selection from there."""
+    image.undo_group_start()
+    try:
+        for old in image.get_paths():
+            if old.get_name() == marshal.PLACES_PATH:
+                image.remove_path(old)
+        if not places:
+            return
+        path = Gimp.Path.new(image, marshal.PLACES_PATH)
+        _, dx, dy = source.get_offsets()
+        width, height = source.get_width(), source.get_height()
+        for place in places:  # a box of the region's size round its centre, kept on the layer
+            left, right = (min(max(place["x"] + side * place["width"] / 2, 0), width) for side in (-1, 1))
+            top, bottom = (min(max(place["y"] + side * place["height"] / 2, 0), height) for side in (-1, 1))
+            left, right, top, bottom = left + dx, right + dx, top + dy, bottom + dy
+            stroke = path.bezier_stroke_new_moveto(left, top)
+            for x, y in ((right, top), (right, bottom), (left, bottom)):
+                path.bezier_stroke_lineto(stroke, x, y)
+            path.stroke_close(stroke)
+        image.insert_path(path, None, 0)
+        path.set_visible(True)
+    finally:
+        image.undo_group_end()
+
+
 def run_suggest(procedure, run_mode, image, drawables, arguments, data):
     """Suggest colours for the selection (or the whole layer) into the palette, and say where to hint."""
     if len(drawables) != 1 or not isinstance(drawables[0], Gimp.Layer):
@@ -223,6 +250,7 @@ def run_suggest(procedure, run_mode, image, drawables, arguments, data):
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     _fill_palette(response.get("suggestions", []))
+    _mark_places(image, source, response.get("places", []))
     if run_mode == Gimp.RunMode.INTERACTIVE:
         Gimp.message(f"{marshal.PALETTE}:\n" + "\n".join(marshal.suggestion_lines(response)))
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)

@@ -32,6 +32,7 @@ REQUEST, INPUT, HINTS, OUTPUT, RESPONSE = (
 )
 MASK, CONFIDENCE = "mask.raw", "confidence.raw"
 PALETTE = "Colorplug suggestions"
+PLACES_PATH = "colorplug: where to hint"  # the path of boxes round the places to hint
 DEFAULT_TIMEOUT_S = 600
 # The dialog's labels; each mnemonic (the letter after "_") differs from the others and from those of
 # GIMP's own dialog buttons (_Help, _Reset, _Cancel, _OK, _Load Saved Settings, _Save Settings).
