@@ -35,15 +35,14 @@ def test_one_reference_colours_a_whole_series(tmp_path, photos):
     assert hashlib.sha256(key.read_bytes()).hexdigest() == before
 
 
-def test_a_gray_reference_fails_each_photo_in_one_line(tmp_path, photos, lite_weights):
+def test_one_gray_reference_for_all_photos_is_refused_once_before_any_work(tmp_path, photos, lite_weights):
     source = tmp_path / "in"
     write_images(source, {"a": photos["coffee"], "b": photos["chelsea"]})
     (key,) = write_images(tmp_path / "key", {"key": photos["coffee"]}, gray=True)
     result = invoke("run", source, "-o", tmp_path / "out", "--weights", lite_weights, "--reference", key)
-    assert result.exit_code == 1 and "0 colorized" in result.stderr
-    lines = failures(result)
-    assert len(lines) == 2 and all("reference" in line and "is gray" in line for line in lines)
-    assert "Traceback" not in result.stderr
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "reference" in result.stderr and "is gray" in result.stderr
+    assert not (tmp_path / "out").exists()  # refused before the output folder is made
 
 
 def test_a_reference_folder_pairs_by_relative_path(tmp_path, photos, lite_weights):

@@ -42,6 +42,7 @@ class RunJob:
         confidence: bool = False,
     ) -> None:
         self.out_dir, self.hints, self.confidence = out_dir, hints, confidence
+        self.reference = reference
         self.takes_reference = reference is not None or reference_folder is not None
         found, self.input_problems = find_images(list(inputs))
         self.found_nothing = not found and bool(self.input_problems)
@@ -83,8 +84,9 @@ class RunJob:
 
     def check_colorizer(self, colorizer: Colorizer) -> None:
         """Refuse (SettingError) a colorizer that cannot do what this run asks: hints, a reference or
-        a confidence map for weights that cannot give them; a front end calls it before prepare_output, so a
-        folder."""
+        a confidence map for weights that cannot give them; and (ReferencePhotoError) one reference for
+        all photos that is unusable. A front end calls it before prepare_output, so a refused run leaves
+        no output folder."""
         if self.hints is not None and not colorizer.takes_hints:
             raise SettingError(
                 "{hints}: weights {name!r} take no colour hints", ["hints"], name=colorizer.weights_name
@@ -101,6 +103,8 @@ class RunJob:
                 ["confidence"],
                 name=colorizer.weights_name,
             )
+        if self.reference is not None:  # one reference for every photo: unusable is one refusal, not one a photo
+            colorizer.reference(self.reference)  # prepared once here, and kept for the photos
 
     def colorize(self, colorizer: Colorizer, workers: int | None = None) -> Iterator[JobResult]:
         """Colorize every planned job (see run_jobs), after checking the network takes the hints given."""
