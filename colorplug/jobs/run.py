@@ -103,7 +103,7 @@ class RunJob:
                 ["confidence"],
                 name=colorizer.weights_name,
             )
-        if self.reference is not None:  # one reference for every photo: unusable is one refusal, not one a photo
+        if self.reference is not None:  # one reference for all: unusable is one refusal, not one a photo
             colorizer.reference(self.reference)  # prepared once here, and kept for the photos
 
     def colorize(self, colorizer: Colorizer, workers: int | None = None) -> Iterator[JobResult]:
