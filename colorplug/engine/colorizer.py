@@ -56,6 +56,7 @@ class Prepared:
     """A picture with the network's input L, ready for a batch (its full-size L is made only in strips)."""
 
     picture: Picture
+    samples: np.ndarray  # what its L is made from (compose.lightness_samples of its colour)
     lightness_small: torch.Tensor  # (h, w)
     hints_small: torch.Tensor | None = None  # (3, h, w) hint map at the render size
     reference: Reference | None = None  # a reference photo's colours to follow
@@ -70,7 +71,7 @@ class Prepared:
 
     def full_lightness(self) -> np.ndarray:
         """The picture's L (H, W) float32 in [0, 100], made on request (4 bytes a pixel)."""
-        return compose.lightness(self.picture.color)
+        return compose.lightness(self.samples)
 
 
 class Colorizer:
@@ -212,7 +213,8 @@ class Colorizer:
         shape = compose.render_shape(picture.height, picture.width, self.render_size)
         hint_map = None if hints is None else resize_hints(self.hint_map(hints, picture), shape)
         given = None if reference is None else self.reference(reference)
-        return Prepared(picture, compose.small_lightness(picture.color, shape), hint_map, given)
+        samples = compose.lightness_samples(picture.color)
+        return Prepared(picture, samples, compose.small_lightness(samples, shape), hint_map, given)
 
     def reference(self, image: Any) -> Reference:
         """A colour photo (path, PIL image, array, Picture) prepared as a reference: prepare it once and
@@ -266,7 +268,7 @@ class Colorizer:
         if not bool(torch.isfinite(scaled).all()):  # e.g. a saturation set to NaN after construction
             raise ColorplugError(f"colour scaled by saturation {self.saturation} is not finite")
         ab = compose.fit_to_gamut(small, scaled)
-        rgb = compose.compose(prepared.picture.color, ab, dtype or prepared.picture.color.dtype)
+        rgb = compose.compose(prepared.samples, ab, dtype or prepared.picture.color.dtype)
         return replace_color(prepared.picture, rgb)
 
     def predict_prepared(self, batch: Sequence[Prepared], confidence: bool = False) -> list[Any]:

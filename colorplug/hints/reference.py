@@ -129,15 +129,15 @@ def colour_prior(
 
 
 def matches(sim: torch.Tensor, target_lightness: torch.Tensor, reference: Reference) -> torch.Tensor:
-    """(K, 3) kept matches as rows (target cell, reference cell, similarity): mutual nearest neighbours
-    at least MATCH_THRESHOLD alike whose mean L differ by at most MATCH_TONE."""
+    """(K, 2) kept matches as rows (target cell, reference cell): mutual nearest neighbours at least
+    MATCH_THRESHOLD alike whose mean L differ by at most MATCH_TONE."""
     best_reference = sim.argmax(dim=1)
     best_target = sim.argmax(dim=0)
     cells = torch.arange(sim.shape[0], device=sim.device)
     score = sim[cells, best_reference]
     tone = (target_lightness.flatten() - reference.lightness.flatten().to(sim)[best_reference]).abs()
     keep = (best_target[best_reference] == cells) & (score >= MATCH_THRESHOLD) & (tone <= MATCH_TONE)
-    return torch.stack((cells[keep].to(sim), best_reference[keep].to(sim), score[keep]), dim=1)
+    return torch.stack((cells[keep], best_reference[keep]), dim=1)
 
 
 def free_cells(user_hints: torch.Tensor | None, cells: tuple[int, int]) -> torch.Tensor:
@@ -160,7 +160,7 @@ def match_hints(
     network's own colour there is replaced, not blended); none in cells that are not `free`."""
     height, width = ab.shape[-2:]
     hints = ab.new_zeros(3, height, width)
-    target, source = found[:, 0].long(), found[:, 1].long()
+    target, source = found[:, 0], found[:, 1]
     rows, cols = target // free.shape[1], target % free.shape[1]
     keep = free.to(ab.device)[rows, cols]
     rows, cols, source = rows[keep], cols[keep], source[keep]
