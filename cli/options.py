@@ -61,7 +61,8 @@ render_option = click.option(
     "--render-size",
     default=None,
     type=click.IntRange(MIN_RENDER_SIZE, MAX_RENDER_SIZE),
-    help="Short side at which the network sees the photo (default: the size the weights were trained at).",
+    help="Short side at which the network sees the photo (default: the size the weights were trained at;"
+    " never more than the photo's own short side or 256, whichever is larger).",
 )
 quiet_option = click.option(
     "--quiet", "-q", is_flag=True, help="No progress line (nor notes): failures and the summary only."

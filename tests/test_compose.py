@@ -89,6 +89,9 @@ def test_gamut_fitting_keeps_lightness_and_hue():
         ((1, 5000), 256, (1, 1024)),
         ((5000, 1), 64, (256, 1)),
         ((256, 256), 256, (256, 256)),
+        ((1, 1), 4096, (256, 256)),  # a small photo is not enlarged past the default for nothing
+        ((600, 900), 4096, (600, 900)),
+        ((600, 900), 512, (512, 768)),
     ],
 )
 def test_render_shape(size, render, expected):

@@ -673,3 +673,11 @@ def test_sixteen_bit_outputs_carry_icc_and_exif(tmp_path, suffix):
     kept = Image.Exif()
     kept.load(back.exif)
     assert kept[0x010F] == "colorplug camera"
+
+
+@pytest.mark.parametrize(("suffix", "side"), [(".webp", 16384), (".jpg", 65536)])
+def test_a_size_the_format_cannot_hold_is_refused_in_one_line(tmp_path, suffix, side):
+    picture = Picture(np.full((2, side), 100, np.uint8))
+    with pytest.raises(ImageError, match=f"{side}x2 pixels .* at most {side - 1} a side"):
+        save_picture(picture, tmp_path / f"wide{suffix}")
+    assert list(tmp_path.iterdir()) == []  # no temporary left behind either

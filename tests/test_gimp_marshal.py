@@ -191,3 +191,17 @@ def test_a_reference_photo_goes_through_the_bridge(tmp_path, tiny_weights, photo
     _gray_request(folder, photos["chelsea"], str(tiny_weights), str(colour))
     with pytest.raises(marshal.EngineError, match="cannot take a reference photo"):
         marshal.run_engine({"python": sys.executable}, folder)
+
+
+def test_place_boxes_stay_on_the_layer_and_drop_what_is_no_box():
+    places = [
+        {"x": 10, "y": 20, "width": 8, "height": 4},  # well inside
+        {"x": 0, "y": 0, "width": 30, "height": 30},  # clamped at the corner
+        {"x": 200, "y": 5, "width": 10, "height": 10},  # wholly off the layer: no area left
+        {"x": 50, "y": 50, "width": 0.2, "height": 9},  # too thin to select
+        {"x": "left", "y": 1, "width": 2, "height": 2},  # malformed
+        {"y": 1},
+        None,
+    ]
+    assert marshal.place_boxes(places, 100, 60) == [(6.0, 18.0, 14.0, 22.0), (0.0, 0.0, 15.0, 15.0)]
+    assert marshal.place_boxes(None, 100, 60) == []

@@ -144,3 +144,11 @@ def test_rounding_16_to_8_bits_is_exact_and_needs_no_full_size_temporaries():
     tracemalloc.stop()
     assert peak < 2 * out.nbytes  # the output and a few small blocks (uint32 of the photo: 8x)
     assert np.array_equal(out[::97, ::89], to_uint8(np.ascontiguousarray(big[::97, ::89])))
+
+
+def test_floats_on_the_8_bit_scale_are_refused_not_clipped_to_white(colorizer, gray):
+    with pytest.raises(ColorplugError, match=r"\[0, 1\], these reach 2\d\d: divide by 255") as caught:
+        colorizer.colorize(gray.astype(np.float32))  # 0..255 floats, the common slip
+    assert "\n" not in str(caught.value)
+    nudged = (gray / 255.0).astype(np.float32) * 1.005  # rounding past 1.0 is clipped, as before
+    assert colorizer.colorize(nudged).dtype == np.float32

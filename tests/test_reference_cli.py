@@ -56,6 +56,8 @@ def test_a_reference_folder_pairs_by_relative_path(tmp_path, photos, lite_weight
     lines = failures(result)
     assert len(lines) == 1 and "chelsea.jpg" in lines[0] and "20x20 pixels" in lines[0]
     assert "2 colorized" in result.stderr  # coffee (no reference) and sub/astronaut (its own)
+    notes = [line for line in result.stderr.splitlines() if "note" in line]
+    assert len(notes) == 1 and "coffee.jpg" in notes[0] and "no reference photo" in notes[0]
     assert (out / "sub" / "astronaut.jpg").exists() and not (out / "chelsea.jpg").exists()
 
 
@@ -68,3 +70,6 @@ def test_reference_usage_errors(tmp_path, photos, lite_weights, tiny_weights):
     assert missing.exit_code == 2
     seed = invoke("run", photo, "-o", tmp_path / "o", "--weights", tiny_weights, "--reference", key)
     assert seed.exit_code != 0 and "--reference" in seed.stderr and "Traceback" not in seed.stderr
+    refs = key.parent
+    folder = invoke("run", photo, "-o", tmp_path / "o", "--weights", tiny_weights, "--reference-folder", refs)
+    assert folder.exit_code == 2 and "--reference-folder:" in folder.stderr  # the option the user gave

@@ -33,7 +33,7 @@ from colorplug.color.lab import (
     linear_to_srgb,
     srgb_to_linear,
 )
-from colorplug.defaults import MIN_RENDER_SIZE
+from colorplug.defaults import DEFAULT_RENDER_SIZE, MIN_RENDER_SIZE
 
 BLOCK_PIXELS = 1 << 16  # rows per block are chosen so a block holds about this many pixels
 MAX_ASPECT = 4.0  # the render size's long side is at most this many times its short side
@@ -135,12 +135,16 @@ def lightness(color: np.ndarray) -> np.ndarray:
 def render_shape(height: int, width: int, render_size: int) -> tuple[int, int]:
     """Network input size: short side = render_size, aspect kept, long side capped at MAX_ASPECT x.
 
-    >>> render_shape(3000, 4000, 256), render_shape(100, 1000, 256)
-    ((256, 341), (102, 1024))
+    A render size above both the photo's short side and DEFAULT_RENDER_SIZE is lowered to the larger of
+    the two: enlarging a small photo further only interpolates, at a cost that grows with the square.
+
+    >>> render_shape(3000, 4000, 256), render_shape(100, 1000, 256), render_shape(600, 800, 4096)
+    ((256, 341), (102, 1024), (600, 800))
     """
     if render_size < MIN_RENDER_SIZE:
         raise ValueError(f"render size must be at least {MIN_RENDER_SIZE}, got {render_size}")
     short, long = min(height, width), max(height, width)
+    render_size = min(render_size, max(short, DEFAULT_RENDER_SIZE))
     long_side = min(round(long * render_size / short), round(render_size * MAX_ASPECT))
     short_side = max(1, min(render_size, round(short * long_side / long)))
     return (short_side, long_side) if height <= width else (long_side, short_side)

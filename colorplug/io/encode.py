@@ -11,7 +11,7 @@ import numpy as np
 from colorplug.errors import one_line
 from colorplug.io.exif import marked_exif
 from colorplug.io.files import OutputExistsError, atomic_path, display_path
-from colorplug.io.formats import ALPHA_FORMATS, EXIF_FORMATS, FORMATS, SIXTEEN_BIT_FORMATS
+from colorplug.io.formats import ALPHA_FORMATS, EXIF_FORMATS, FORMATS, MAX_SIDES, SIXTEEN_BIT_FORMATS
 from colorplug.io.picture import ImageError, Picture, picture_to_array, picture_to_pil
 from colorplug.io.png16 import encode_png16
 from colorplug.io.tiff import save_tiff
@@ -26,6 +26,17 @@ def format_for_suffix(suffix: str) -> str:
         raise ImageError(f"unsupported output type {suffix!r} (use one of {known})") from None
 
 
+def check_fits(suffix: str, width: int, height: int) -> None:
+    """Refuse (ImageError) a size the format of `suffix` cannot hold, e.g. WebP over 16383 pixels a side,
+    so a front end can say so before the work is done."""
+    fmt = format_for_suffix(suffix)
+    longest = MAX_SIDES.get(fmt)
+    if longest is not None and max(width, height) > longest:
+        raise ImageError(
+            f"is {width}x{height} pixels but {fmt} holds at most {longest} a side: write .png or .tif instead"
+        )
+
+
 def save_picture(picture: Picture, path: str | Path, quality: int = 95, overwrite: bool = True) -> None:
     """Write a Picture atomically in the format its suffix names, 16-bit where the format allows.
 
@@ -34,6 +45,7 @@ def save_picture(picture: Picture, path: str | Path, quality: int = 95, overwrit
     """
     path = Path(path)
     fmt = format_for_suffix(path.suffix)
+    check_fits(path.suffix, picture.width, picture.height)
     if picture.alpha is not None and fmt not in ALPHA_FORMATS:
         raise ImageError(f"{fmt} cannot store the alpha channel; write .png, .tif or .webp instead")
     picture = replace(picture, exif=marked_exif(picture.exif))

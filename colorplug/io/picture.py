@@ -92,7 +92,13 @@ def to_uint8(samples: np.ndarray) -> np.ndarray:
 
 
 def megapixels(pixels: float) -> str:
-    """A pixel count in megapixels, as error messages give it."""
+    """A pixel count as error messages give it: in megapixels, or in pixels below 0.001 MP.
+
+    >>> megapixels(150_000_000), megapixels(262_144), megapixels(1)
+    ('150 MP', '0.262 MP', '1 pixel')
+    """
+    if pixels < 1000:
+        return f"{pixels:.0f} pixel" + ("" if pixels == 1 else "s")
     return f"{pixels / 1e6:.0f} MP" if pixels >= 10e6 else f"{pixels / 1e6:.3g} MP"
 
 
@@ -200,9 +206,28 @@ def picture_from_pil(image: Image.Image) -> Picture:
     return Picture(color=color, alpha=alpha, icc_profile=icc or None)
 
 
+FLOAT_SLACK = 0.01  # float samples this far outside [0, 1] are rounding, clipped; further: another scale
+
+
 def _floats_as_uint16(array: np.ndarray) -> np.ndarray:
-    """Float samples in [0, 1] (NaN as 0, clipped) as uint16, scaled in float32 whatever their width."""
-    unit = np.clip(np.nan_to_num(array.astype(np.float32)), 0.0, 1.0)
+    """Float samples in [0, 1] (NaN as 0, a little outside clipped) as uint16, scaled in float32 whatever
+    their width; samples on another scale (0..255) are refused, not clipped to a white image.
+
+    >>> _floats_as_uint16(np.array([0.0, 0.5, 1.004, np.nan]))
+    array([    0, 32768, 65535,     0], dtype=uint16)
+    >>> _floats_as_uint16(np.array([0.0, 128.0, 255.0]))
+    Traceback (most recent call last):
+    ...
+    colorplug.io.picture.ImageError: float samples must lie in [0, 1], these reach 255: divide by 255 \
+(8-bit scale) or give uint8
+    """
+    unit = np.nan_to_num(array.astype(np.float32), posinf=np.inf, neginf=-np.inf)
+    low, high = (float(unit.min()), float(unit.max())) if unit.size else (0.0, 0.0)
+    if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:
+        reach = f"{high:.4g}" if high > 1 + FLOAT_SLACK else f"{low:.4g}"
+        scale = "divide by 255 (8-bit scale) or give uint8" if 1 < high <= 255 else "scale them to [0, 1]"
+        raise ImageError(f"float samples must lie in [0, 1], these reach {reach}: {scale}")
+    unit = np.clip(unit, 0.0, 1.0, out=unit)
     return np.rint(unit * 65535).astype(np.uint16)
 
 

@@ -22,7 +22,7 @@ from colorplug.color.confidence import to_full_size
 from colorplug.engine.colorizer import Colorizer, Prepared
 from colorplug.errors import ColorplugError
 from colorplug.io.decode import load_picture
-from colorplug.io.encode import format_for_suffix, save_picture
+from colorplug.io.encode import check_fits, format_for_suffix, save_picture
 from colorplug.io.files import display_path
 from colorplug.io.formats import ALPHA_FORMATS, SIXTEEN_BIT_FORMATS
 from colorplug.io.graymap import save_gray_map
@@ -51,7 +51,10 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _load(colorizer: Colorizer, job: Job) -> Prepared:
-    return colorizer.prepare(load_picture(job.source, colorizer.max_pixels), job.hints, job.reference)
+    picture = load_picture(job.source, colorizer.max_pixels)
+    if not job.keep_output:
+        check_fits(job.target.suffix, picture.width, picture.height)  # before the work, not after
+    return colorizer.prepare(picture, job.hints, job.reference)
 
 
 def _output_depth(prepared: Prepared, target: Path) -> type | None:

@@ -122,6 +122,13 @@ def paired_files(folder: Path, inputs: list[InputFile], kind: str, setting: str)
     return found
 
 
+def _unpaired_note(folder: Path | None, paired: Path | str | None) -> str | None:
+    """The note of a photo that a reference folder holds no reference for (it is colorized without)."""
+    if folder is None or paired is not None:
+        return None
+    return f"no reference photo under its name in {display_path(folder)}: colorized without one"
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -213,7 +220,8 @@ def plan_jobs(
         claimed.update({os.path.realpath(target): output.item.path for target in targets})
         maps = targets[1] if confidence else None
         kept = os.path.lexists(output.target) and not overwrite
-        job = Job(output.item.path, output.target, hint, paired, output.note, overwrite, maps, kept)
+        note = "; ".join(filter(None, [output.note, _unpaired_note(reference_folder, paired)])) or None
+        job = Job(output.item.path, output.target, hint, paired, note, overwrite, maps, kept)
         done = all(os.path.lexists(target) for target in targets) and not overwrite
         (plan.existing if done else plan.jobs).append(job)
     return plan

@@ -92,9 +92,10 @@ class RunJob:
                 "{hints}: weights {name!r} take no colour hints", ["hints"], name=colorizer.weights_name
             )
         if self.takes_reference and not colorizer.takes_reference:
+            setting = "reference" if self.reference is not None else "reference_folder"
             raise SettingError(
-                "{reference}: weights {name!r} take no reference photo",
-                ["reference"],
+                f"{{{setting}}}: weights {{name!r}} take no reference photo",
+                [setting],
                 name=colorizer.weights_name,
             )
         if self.confidence and not colorizer.config.predicts_distribution:

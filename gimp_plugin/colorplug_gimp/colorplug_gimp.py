@@ -206,14 +206,12 @@ def _mark_places(image, source, places: list) -> None:
         for old in image.get_paths():
             if old.get_name() == marshal.PLACES_PATH:
                 image.remove_path(old)
-        if not places:
+        boxes = marshal.place_boxes(places, source.get_width(), source.get_height())
+        if not boxes:
             return
         path = Gimp.Path.new(image, marshal.PLACES_PATH)
         _, dx, dy = source.get_offsets()
-        width, height = source.get_width(), source.get_height()
-        for place in places:  # a box of the region's size round its centre, kept on the layer
-            left, right = (min(max(place["x"] + side * place["width"] / 2, 0), width) for side in (-1, 1))
-            top, bottom = (min(max(place["y"] + side * place["height"] / 2, 0), height) for side in (-1, 1))
+        for left, top, right, bottom in boxes:
             left, right, top, bottom = left + dx, right + dx, top + dy, bottom + dy
             stroke = path.bezier_stroke_new_moveto(left, top)
             for x, y in ((right, top), (right, bottom), (left, bottom)):

@@ -226,3 +226,20 @@ def suggestion_lines(response: dict) -> list:
     if places:
         lines.append("hint at: " + ", ".join(f"{p['x']},{p['y']}" for p in places))
     return lines
+
+
+def place_boxes(places: list, width: int, height: int) -> list:
+    """The boxes (left, top, right, bottom) to draw round the places to hint: each of its region's size
+    round its centre, kept on the width x height layer; entries that are not places or have no area
+    left on the layer are dropped, so a box is always one the user can turn into a selection."""
+    boxes = []
+    for place in places if isinstance(places, list) else []:
+        try:
+            x, y, w, h = (float(place[key]) for key in ("x", "y", "width", "height"))
+        except (KeyError, TypeError, ValueError):
+            continue
+        left, right = (min(max(x + side * w / 2, 0.0), float(width)) for side in (-1, 1))
+        top, bottom = (min(max(y + side * h / 2, 0.0), float(height)) for side in (-1, 1))
+        if right - left >= 1 and bottom - top >= 1:
+            boxes.append((left, top, right, bottom))
+    return boxes
