@@ -6,6 +6,7 @@ baseline measured in the same run, and the peak beside the photo's own decoded s
 - 12 MP gray JPEG -> JPEG, against Pillow's decode + RGB encode of the same file;
 - 50 MP 16-bit gray TIFF (uncompressed, as scanners write) -> 16-bit RGB TIFF (colorplug's deflate),
   against tifffile's own read of that file + write of its (gray) samples with colorplug's compression.
+Ours is what `colorplug run` does with the photo (colorplug.jobs.batch.run_jobs).
 Each case runs in a fresh process; peak memory is VmHWM above the RSS after the model is loaded and has
 run once on a small photo. Nothing asserts: the figures are for the notes.
 """
@@ -61,15 +62,16 @@ def once():
 }
 
 OURS = """
+from pathlib import Path
 import numpy as np
 from colorplug import Colorizer
-from colorplug.io.decode import load_picture
-from colorplug.io.encode import save_picture
+from colorplug.jobs.batch import run_jobs
+from colorplug.jobs.plan import Job
 colorizer = Colorizer(device="cpu")
 colorizer.colorize(np.zeros((64, 64), np.uint8))
-def once():
-    picture = colorizer.colorize_pictures([load_picture(SOURCE)])[0]
-    save_picture(picture, TARGET)
+def once():  # what `colorplug run` does with the photo (a TIFF is written as it is made)
+    (result,) = run_jobs(colorizer, [Job(Path(SOURCE), Path(TARGET), overwrite=True)])
+    assert result.error is None, result.error
 """
 
 MEASURE = """

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -36,6 +37,7 @@ from colorplug.color.lab import (
 from colorplug.defaults import DEFAULT_RENDER_SIZE, MIN_RENDER_SIZE
 
 BLOCK_PIXELS = 1 << 16  # rows per block are chosen so a block holds about this many pixels
+STRIP_PIXELS = 1 << 19  # strips a writer takes (compose_strips): 8 blocks, 1.5-3 MB of RGB each
 MAX_ASPECT = 4.0  # the render size's long side is at most this many times its short side
 GAMUT_STEPS = 8
 ENCODE_TABLE_SIZE = 1 << 16  # sqrt(linear value) -> 8-bit sRGB code table (see _encode_table)
@@ -280,6 +282,39 @@ def compose(color: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype) -> np.nd
     >>> rgb.shape, rgb[0, 0]
     ((30, 40, 3), array([119, 119, 119], dtype=uint8))
     """
+    fill, (height, width) = _filler(color, ab_small)
+    out = np.empty((height, width, 3), dtype=dtype)
+    _for_row_blocks(height, width, lambda rows: fill(rows, out[rows]))
+    return out
+
+
+def compose_strips(
+    color: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype, rows: int
+) -> Iterator[np.ndarray]:
+    """The samples compose() gives, `rows` rows at a time (the last strip may be shorter), each strip a
+    new array: a writer that takes strips never holds the full-size result (3 or 6 bytes a pixel).
+
+    >>> strips = compose_strips(np.full((30, 40), 119, np.uint8), torch.zeros(2, 3, 4), np.uint8, 16)
+    >>> [strip.shape for strip in strips]
+    [(16, 40, 3), (14, 40, 3)]
+    """
+    fill, (height, width) = _filler(color, ab_small)
+    for top in range(0, height, rows):
+        strip = np.empty((min(rows, height - top), width, 3), dtype=dtype)
+        _for_row_blocks(strip.shape[0], width, functools.partial(_fill_strip, fill, top, strip))
+        yield strip
+
+
+def _fill_strip(fill: Callable[[slice, np.ndarray], None], top: int, strip: np.ndarray, block: slice) -> None:
+    """fill() of the strip's rows `block`, the strip starting at the photo's row `top`."""
+    fill(slice(top + block.start, top + block.stop), strip[block])
+
+
+def _filler(
+    color: np.ndarray, ab_small: torch.Tensor
+) -> tuple[Callable[[slice, np.ndarray], None], tuple[int, int]]:
+    """fill(rows, out) writing the sRGB samples of the photo's `rows` into `out` (r, W, 3), and the
+    photo's (H, W): what compose and compose_strips share (ab resampled across once, small)."""
     color = lightness_samples(color)
     height, width = color.shape[:2]
     small = ab_small.detach().cpu().numpy().astype(np.float32)
@@ -288,9 +323,8 @@ def compose(color: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype) -> np.nd
     ab_wide = small[:, :, x0] * (1 - wx) + small[:, :, x1] * wx  # (2, h, W): small, done once
     ab_wide[0] *= np.float32(1 / 500)
     ab_wide[1] *= np.float32(-1 / 200)
-    out = np.empty((height, width, 3), dtype=dtype)
 
-    def work(rows: slice) -> None:
+    def fill(rows: slice, out: np.ndarray) -> None:
         weight = wy[rows, None]
         ab = ab_wide[:, y0[rows]] * (1 - weight)
         ab += ab_wide[:, y1[rows]] * weight  # (2, r, W): a / 500 and -b / 200
@@ -301,7 +335,6 @@ def compose(color: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype) -> np.nd
         np.add(f[1], ab[1], out=f[2])  # fz = fy - b / 200
         np.maximum(f[2], 0, out=f[2])  # skimage clips negative z
         linear = np.matmul(_RGB_FROM_SCALED_XYZ, _f_inverse(f).reshape(3, -1))
-        _encode(linear, out[rows].reshape(-1, 3))
+        _encode(linear, out.reshape(-1, 3))
 
-    _for_row_blocks(height, width, work)
-    return out
+    return fill, (height, width)

@@ -41,10 +41,7 @@ from colorplug.errors import ColorplugError
 from colorplug.hints.follow import follow_hints
 from colorplug.hints.maps import HintError, resize_hints
 from colorplug.hints.reference import Reference, ReferencePhotoError, check_network
-from colorplug.io.picture import (
-    Picture,
-    replace_color,
-)
+from colorplug.io.picture import Picture, StripedPicture, replace_color
 from colorplug.nets.fuse import fuse_for_inference
 from colorplug.nets.registry import CHANNELS_LAST
 
@@ -263,13 +260,31 @@ class Colorizer:
         >>> colorizer.finish(prepared, torch.zeros(2, *prepared.shape)).color.shape
         (30, 40, 3)
         """
-        small = prepared.lightness_small[None]
+        dtype = dtype or prepared.picture.color.dtype
+        rgb = compose.compose(prepared.samples, self._fitted(prepared, ab_small), dtype)
+        return replace_color(prepared.picture, rgb)
+
+    def finish_strips(self, prepared: Prepared, ab_small: torch.Tensor, dtype: Any = None) -> StripedPicture:
+        """What finish gives, as strips of rows made as a writer takes them (see io.encode.save_striped):
+        the full-size result is never held, only the photo and a few strips.
+
+        >>> colorizer = Colorizer("general", device="cpu")
+        >>> prepared = colorizer.prepare(Picture(np.full((30, 40), 128, np.uint8)))
+        >>> striped = colorizer.finish_strips(prepared, torch.zeros(2, *prepared.shape))
+        >>> striped.rows, [strip.shape for strip in striped.strips]
+        (13107, [(30, 40, 3)])
+        """
+        dtype = dtype or prepared.picture.color.dtype
+        rows = max(1, compose.STRIP_PIXELS // prepared.full_shape[1])
+        strips = compose.compose_strips(prepared.samples, self._fitted(prepared, ab_small), dtype, rows)
+        return StripedPicture(prepared.picture, dtype, rows, strips)
+
+    def _fitted(self, prepared: Prepared, ab_small: torch.Tensor) -> torch.Tensor:
+        """Predicted chroma (2, h, w) scaled by the saturation and fitted into the sRGB gamut."""
         scaled = ab_small * self.saturation
         if not bool(torch.isfinite(scaled).all()):  # e.g. a saturation set to NaN after construction
             raise ColorplugError(f"colour scaled by saturation {self.saturation} is not finite")
-        ab = compose.fit_to_gamut(small, scaled)
-        rgb = compose.compose(prepared.samples, ab, dtype or prepared.picture.color.dtype)
-        return replace_color(prepared.picture, rgb)
+        return compose.fit_to_gamut(prepared.lightness_small[None], scaled)
 
     def predict_prepared(self, batch: Sequence[Prepared], confidence: bool = False) -> list[Any]:
         """Run the network once on prepared pictures of one render shape (confidence: see predict_ab).

@@ -3,6 +3,8 @@ the ICC profile, the descriptive EXIF and colorplug's mark as the Software (see 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,9 +14,9 @@ from colorplug.errors import one_line
 from colorplug.io.exif import marked_exif
 from colorplug.io.files import OutputExistsError, atomic_path, display_path
 from colorplug.io.formats import ALPHA_FORMATS, EXIF_FORMATS, FORMATS, MAX_SIDES, SIXTEEN_BIT_FORMATS
-from colorplug.io.picture import ImageError, Picture, picture_to_array, picture_to_pil
+from colorplug.io.picture import ImageError, Picture, StripedPicture, picture_to_array, picture_to_pil
 from colorplug.io.png16 import encode_png16
-from colorplug.io.tiff import save_tiff
+from colorplug.io.tiff import save_tiff, save_tiff_strips
 
 
 def format_for_suffix(suffix: str) -> str:
@@ -49,14 +51,33 @@ def save_picture(picture: Picture, path: str | Path, quality: int = 95, overwrit
     if picture.alpha is not None and fmt not in ALPHA_FORMATS:
         raise ImageError(f"{fmt} cannot store the alpha channel; write .png, .tif or .webp instead")
     picture = replace(picture, exif=marked_exif(picture.exif))
+    with _writing(path, overwrite) as temp:
+        if fmt == "TIFF":
+            save_tiff(picture, temp)
+        elif fmt in SIXTEEN_BIT_FORMATS and picture.color.dtype == np.uint16:  # PNG
+            temp.write_bytes(encode_png16(picture_to_array(picture), picture.icc_profile, picture.exif))
+        else:
+            _save_8bit(picture, temp, fmt, quality)
+
+
+def save_striped(striped: StripedPicture, path: str | Path, overwrite: bool = True) -> None:
+    """Write a StripedPicture atomically as the TIFF save_picture would write, a strip at a time (only
+    TIFF is written so; other suffixes: ImageError). `overwrite` as in save_picture."""
+    path = Path(path)
+    if format_for_suffix(path.suffix) != "TIFF":
+        raise ImageError(f"colour strips are written only as TIFF, not as {path.suffix}")
+    source = replace(striped.source, exif=marked_exif(striped.source.exif))
+    with _writing(path, overwrite) as temp:
+        save_tiff_strips(replace(striped, source=source), temp)
+
+
+@contextlib.contextmanager
+def _writing(path: Path, overwrite: bool) -> Iterator[Path]:
+    """The temporary file to write `path` through (see files.atomic_path), with the failures said as
+    ImageError in one line."""
     try:
         with atomic_path(path, replace=overwrite) as temp:
-            if fmt == "TIFF":
-                save_tiff(picture, temp)
-            elif fmt in SIXTEEN_BIT_FORMATS and picture.color.dtype == np.uint16:  # PNG
-                temp.write_bytes(encode_png16(picture_to_array(picture), picture.icc_profile, picture.exif))
-            else:
-                _save_8bit(picture, temp, fmt, quality)
+            yield temp
     except OutputExistsError:
         raise ImageError(
             f"{display_path(path)} was written meanwhile by another run: kept it (overwriting replaces it)"

@@ -9,6 +9,7 @@ images into Pictures and back. Reading files is decode.py's job, writing them en
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -67,6 +68,26 @@ class Picture:
     @property
     def is_gray(self) -> bool:
         return self.color.ndim == 2
+
+
+@dataclass
+class StripedPicture:
+    """A colorized photo whose colour samples (H, W, 3) come `rows` rows at a time (the last strip may be
+    shorter), once: what a writer that takes strips needs to never hold the full-size result. `source`
+    is the photo they colour, whose alpha, ICC profile, metadata and notes they go with."""
+
+    source: Picture
+    dtype: type
+    rows: int
+    strips: Iterator[np.ndarray]
+
+    @property
+    def height(self) -> int:
+        return self.source.height
+
+    @property
+    def width(self) -> int:
+        return self.source.width
 
 
 ROUNDING_BLOCK = 1 << 20  # samples rounded at a time: uint32 temporaries of 4 MB, not of the photo's size

@@ -22,11 +22,10 @@ from colorplug.color.confidence import to_full_size
 from colorplug.engine.colorizer import Colorizer, Prepared
 from colorplug.errors import ColorplugError
 from colorplug.io.decode import load_picture
-from colorplug.io.encode import check_fits, format_for_suffix, save_picture
+from colorplug.io.encode import check_fits, format_for_suffix, save_picture, save_striped
 from colorplug.io.files import display_path
 from colorplug.io.formats import ALPHA_FORMATS, SIXTEEN_BIT_FORMATS
 from colorplug.io.graymap import save_gray_map
-from colorplug.io.picture import Picture
 from colorplug.jobs.plan import Job
 
 PIXEL_BUDGET = 16_000_000  # full-size pixels held waiting for a batch or read ahead
@@ -71,9 +70,8 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
         ab, confidence = ab
     try:
         target = job.target
-        picture: Picture = colorizer.finish(prepared, ab, _output_depth(prepared, target))
-        notes = [*picture.notes, *([job.note] if job.note else [])]
-        if picture.alpha is not None and format_for_suffix(target.suffix) not in ALPHA_FORMATS:
+        notes = [*prepared.picture.notes, *([job.note] if job.note else [])]
+        if prepared.picture.alpha is not None and format_for_suffix(target.suffix) not in ALPHA_FORMATS:
             raise ColorplugError(
                 f"has transparency its header did not declare, which {target.suffix} cannot hold"
             )
@@ -84,12 +82,22 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
         except OSError as exc:
             raise ColorplugError(f"cannot create {display_path(target.parent)}: {exc.strerror}") from None
         if not job.keep_output:
-            save_picture(picture, target, overwrite=job.overwrite)
+            _save_result(colorizer, job, prepared, ab)
         if job.confidence is not None:
             save_gray_map(to_full_size(confidence[0], prepared.full_shape), job.confidence)
         return JobResult(job, written=job.confidence if job.keep_output else target, notes=notes)
     except Exception as exc:  # one file's failure must not stop the others
         return JobResult(job, error=exc)
+
+
+def _save_result(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.Tensor) -> None:
+    """Compose and write a job's output; a TIFF as it is made, a strip at a time (the full-size result
+    is never held: the peak of a big scan stays near its decoded size)."""
+    depth = _output_depth(prepared, job.target)
+    if format_for_suffix(job.target.suffix) == "TIFF":
+        save_striped(colorizer.finish_strips(prepared, ab, depth), job.target, overwrite=job.overwrite)
+    else:
+        save_picture(colorizer.finish(prepared, ab, depth), job.target, overwrite=job.overwrite)
 
 
 class _Inline(contextlib.AbstractContextManager):
