@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+import numpy as np  # noqa: F401 (the examples in the docstrings use it)
 import torch
 
 from colorplug.color import compose
@@ -29,6 +28,7 @@ from colorplug.device import pick_device
 from colorplug.engine import advice, insight
 from colorplug.engine.kinds import as_kind, as_picture, as_reference_picture, batch_of, hint_map_of
 from colorplug.engine.network import Network, load_network
+from colorplug.engine.prepared import Prepared
 from colorplug.engine.reference import ReferenceCache, guided_run, reference_of, with_reference_hints
 from colorplug.engine.settings import (
     check_render_size,
@@ -46,29 +46,6 @@ from colorplug.nets.fuse import fuse_for_inference
 from colorplug.nets.registry import CHANNELS_LAST
 
 MEMORY_FORMATS = {CHANNELS_LAST: torch.channels_last}  # any other: torch.contiguous_format
-
-
-@dataclass
-class Prepared:
-    """A picture with the network's input L, ready for a batch (its full-size L is made only in strips)."""
-
-    picture: Picture
-    samples: np.ndarray  # what its L is made from (compose.lightness_samples of its colour)
-    lightness_small: torch.Tensor  # (h, w)
-    hints_small: torch.Tensor | None = None  # (3, h, w) hint map at the render size
-    reference: Reference | None = None  # a reference photo's colours to follow
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return tuple(self.lightness_small.shape)
-
-    @property
-    def full_shape(self) -> tuple[int, int]:
-        return self.picture.height, self.picture.width
-
-    def full_lightness(self) -> np.ndarray:
-        """The picture's L (H, W) float32 in [0, 100], made on request (4 bytes a pixel)."""
-        return compose.lightness(self.samples)
 
 
 class Colorizer:

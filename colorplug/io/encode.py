@@ -29,13 +29,12 @@ def format_for_suffix(suffix: str) -> str:
 
 
 def check_fits(suffix: str, width: int, height: int) -> None:
-    """Refuse (ImageError) a size the format of `suffix` cannot hold, e.g. WebP over 16383 pixels a side,
-    so a front end can say so before the work is done."""
+    """Refuse (ImageError) a size the format of `suffix` cannot hold (WebP: 16383 pixels a side)."""
     fmt = format_for_suffix(suffix)
-    longest = MAX_SIDES.get(fmt)
-    if longest is not None and max(width, height) > longest:
+    if max(width, height) > MAX_SIDES.get(fmt, max(width, height)):
+        longest = MAX_SIDES[fmt]
         raise ImageError(
-            f"is {width}x{height} pixels but {fmt} holds at most {longest} a side: write .png or .tif instead"
+            f"is {width}x{height} pixels but {fmt} holds at most {longest} a side: write .png or .tif"
         )
 
 

@@ -1,12 +1,11 @@
 """Writing an 8-bit gray map (the confidence map) fast, atomically and marked as ours: a plain PNG encoder
-(the Up filter, zlib's run-length mode at level 1) instead of Pillow's, whose per-row choice among the five
-filters costs more than the compression itself. A smooth 12 MP confidence map is encoded in less than half
-the time of Pillow at level 1, and smaller (measured on a loaded machine: 0.14 s, 1.19 MB against 0.32 s,
-1.54 MB)."""
+(the Up filter, libdeflate at level 1) instead of Pillow's, whose per-row choice among the five filters
+costs more than the compression itself. Pillow at level 1 took 0.32 s for a smooth 12 MP map (1.54 MB),
+this encoder with zlib's run-length mode 0.14 s (1.19 MB); libdeflate's deflate alone takes 0.05 s
+against zlib's 0.10 s on such a map, and 0.94 MB against 1.57."""
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +39,7 @@ def encode_gray_map(values: np.ndarray) -> bytes:
     values = np.ascontiguousarray(values, dtype=np.uint8)
     scanlines = up_filtered(values)
     width, exif = values.shape[1], marked_exif(None)
-    return png_bytes(scanlines, width, 8, GRAY, exif=exif, level=COMPRESS_LEVEL, strategy=zlib.Z_RLE)
+    return png_bytes(scanlines, width, 8, GRAY, exif=exif, level=COMPRESS_LEVEL)
 
 
 def save_gray_map(values: np.ndarray, path: str | Path) -> None:

@@ -113,14 +113,13 @@ def to_uint8(samples: np.ndarray) -> np.ndarray:
 
 
 def megapixels(pixels: float) -> str:
-    """A pixel count as error messages give it: in megapixels, or in pixels below 0.001 MP.
-
+    """A pixel count as error messages give it, in pixels below 0.001 MP:
     >>> megapixels(150_000_000), megapixels(262_144), megapixels(1)
     ('150 MP', '0.262 MP', '1 pixel')
     """
     if pixels < 1000:
         return f"{pixels:.0f} pixel" + ("" if pixels == 1 else "s")
-    return f"{pixels / 1e6:.0f} MP" if pixels >= 10e6 else f"{pixels / 1e6:.3g} MP"
+    return f"{pixels / 1e6:.3g} MP" if pixels < 10e6 else f"{pixels / 1e6:.0f} MP"
 
 
 def check_size(width: int, height: int, max_pixels: int | None) -> None:

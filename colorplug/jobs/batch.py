@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from colorplug.color.confidence import to_full_size
-from colorplug.engine.colorizer import Colorizer, Prepared
+from colorplug.engine.colorizer import Colorizer
+from colorplug.engine.prepared import Prepared
 from colorplug.errors import ColorplugError
 from colorplug.io.decode import load_picture
 from colorplug.io.encode import check_fits, format_for_suffix, save_picture, save_striped
