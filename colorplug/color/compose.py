@@ -271,9 +271,10 @@ def _encode_16bit(linear: np.ndarray) -> None:
     np.rint(linear, out=linear)
 
 
-def compose(color: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype) -> np.ndarray:
+def compose(color: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype, padded: bool = False) -> np.ndarray:
     """sRGB samples (H, W, 3) of `dtype` (uint8 or uint16): the L of the photo's own gray or sRGB samples
-    `color` (H, W) or (H, W, 3) with small ab (2, h, w) upsampled onto it.
+    `color` (H, W) or (H, W, 3) with small ab (2, h, w) upsampled onto it. `padded`: a view of the first
+    three channels of an (H, W, 4) array, the layout an encoder takes without a copy (Pillow's RGBX).
 
     Equivalent to lightness(), F.interpolate(mode='bilinear') of ab and skimage's lab2rgb, in row blocks
     (each block's L made on the spot: no full-size float plane).
@@ -281,11 +282,14 @@ def compose(color: np.ndarray, ab_small: torch.Tensor, dtype: np.dtype) -> np.nd
     >>> rgb = compose(np.full((30, 40), 119, np.uint8), torch.zeros(2, 3, 4), np.uint8)
     >>> rgb.shape, rgb[0, 0]
     ((30, 40, 3), array([119, 119, 119], dtype=uint8))
+    >>> padded = compose(np.full((30, 40), 119, np.uint8), torch.zeros(2, 3, 4), np.uint8, padded=True)
+    >>> padded.base.shape, np.array_equal(padded, rgb)
+    ((30, 40, 4), True)
     """
     fill, (height, width) = _filler(color, ab_small)
-    out = np.empty((height, width, 3), dtype=dtype)
+    out = np.empty((height, width, 4 if padded else 3), dtype=dtype)
     _for_row_blocks(height, width, lambda rows: fill(rows, out[rows]))
-    return out
+    return out[..., :3] if padded else out
 
 
 def compose_strips(
@@ -313,7 +317,7 @@ def _fill_strip(fill: Callable[[slice, np.ndarray], None], top: int, strip: np.n
 def _filler(
     color: np.ndarray, ab_small: torch.Tensor
 ) -> tuple[Callable[[slice, np.ndarray], None], tuple[int, int]]:
-    """fill(rows, out) writing the sRGB samples of the photo's `rows` into `out` (r, W, 3), and the
+    """fill(rows, out) writing the sRGB samples of the photo's `rows` into `out` (r, W, 3 or 4), and the
     photo's (H, W): what compose and compose_strips share (ab resampled across once, small)."""
     color = lightness_samples(color)
     height, width = color.shape[:2]
@@ -335,6 +339,6 @@ def _filler(
         np.add(f[1], ab[1], out=f[2])  # fz = fy - b / 200
         np.maximum(f[2], 0, out=f[2])  # skimage clips negative z
         linear = np.matmul(_RGB_FROM_SCALED_XYZ, _f_inverse(f).reshape(3, -1))
-        _encode(linear, out.reshape(-1, 3))
+        _encode(linear, out.reshape(-1, out.shape[-1])[:, :3])
 
     return fill, (height, width)

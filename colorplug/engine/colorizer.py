@@ -228,9 +228,12 @@ class Colorizer:
             )
         return hint_map_of(hints, picture, self.max_pixels)
 
-    def finish(self, prepared: Prepared, ab_small: torch.Tensor, dtype: Any = None) -> Picture:
+    def finish(
+        self, prepared: Prepared, ab_small: torch.Tensor, dtype: Any = None, padded: bool = False
+    ) -> Picture:
         """Scale, gamut-fit and upsample predicted chroma (2, h, w) onto the full-size L, as samples of
-        `dtype` (None: the picture's own; uint8 for a 16-bit photo bound for an 8-bit file).
+        `dtype` (None: the picture's own; uint8 for a 16-bit photo bound for an 8-bit file); `padded`:
+        stored as the RGBX a JPEG encoder takes without a copy (see compose.compose).
 
         >>> colorizer = Colorizer("general", device="cpu")
         >>> prepared = colorizer.prepare(Picture(np.full((30, 40), 128, np.uint8)))
@@ -238,7 +241,7 @@ class Colorizer:
         (30, 40, 3)
         """
         dtype = dtype or prepared.picture.color.dtype
-        rgb = compose.compose(prepared.samples, self._fitted(prepared, ab_small), dtype)
+        rgb = compose.compose(prepared.samples, self._fitted(prepared, ab_small), dtype, padded)
         return replace_color(prepared.picture, rgb)
 
     def finish_strips(self, prepared: Prepared, ab_small: torch.Tensor, dtype: Any = None) -> StripedPicture:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from colorplug.errors import one_line
 from colorplug.io.exif import marked_exif
@@ -85,9 +86,22 @@ def _writing(path: Path, overwrite: bool) -> Iterator[Path]:
         raise ImageError(f"cannot write {display_path(path)}: {exc.strerror or one_line(exc)}") from None
 
 
+def _rgbx_buffer(picture: Picture) -> np.ndarray | None:
+    """The (H, W, 4) uint8 array a picture's colour is the first three channels of (compose's `padded`),
+    which Pillow wraps as RGBX without copying it; None for any other layout."""
+    base = picture.color.base
+    padded = (
+        isinstance(base, np.ndarray)
+        and base.dtype == np.uint8
+        and base.shape == (*picture.color.shape[:2], 4)
+    )
+    return base if padded and base.flags.c_contiguous and picture.alpha is None else None
+
+
 def _save_8bit(picture: Picture, temp: Path, fmt: str, quality: int) -> None:
     """JPEG, PNG and WebP (8 bits a sample) through Pillow."""
-    image = picture_to_pil(picture)
+    rgbx = _rgbx_buffer(picture) if fmt == "JPEG" else None
+    image = picture_to_pil(picture) if rgbx is None else Image.frombuffer("RGBX", rgbx.shape[1::-1], rgbx)
     options: dict = {}
     if picture.icc_profile:
         options["icc_profile"] = picture.icc_profile

@@ -1,6 +1,6 @@
-"""TIFF outputs written a strip at a time (issue 19): the same file, pixel for pixel and tag for tag, as the
-full-size result written at once; the full-size result itself is never made (benchmarks/big_scans.py
-prints the peak memory)."""
+"""Outputs written without a full-size copy (issue 19): TIFFs a strip at a time, the same file pixel for pixel
+and tag for tag as the full-size result written at once (which is never made); JPEGs from samples laid out
+as Pillow's RGBX, byte for byte the JPEG of plain RGB. benchmarks/big_scans.py prints the peak memory."""
 
 from __future__ import annotations
 
@@ -82,3 +82,16 @@ def test_strips_are_written_only_as_tiff(tmp_path, photos, colorizer):
     with pytest.raises(ImageError, match="only as TIFF"):
         save_striped(striped, tmp_path / "out.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_colorplug_run_writes_jpegs_from_padded_samples_byte_for_byte(tmp_path, photos, colorizer):
+    source = tmp_path / "photo.png"
+    picture = source_pictures(photos)["photo8"]
+    save_picture(Picture(picture.color, icc_profile=SRGB, exif=camera_exif().tobytes()), source)
+    (result,) = run_jobs(colorizer, [Job(source, tmp_path / "out.jpg")])
+    assert result.error is None
+    prepared = colorizer.prepare(load_picture(source))
+    padded = colorizer.finish(prepared, colorizer.predict_prepared([prepared])[0], np.uint8, padded=True)
+    assert padded.color.base.shape == (90, 120, 4)  # what Pillow wraps as RGBX, no copy
+    save_picture(colorizer.colorize(load_picture(source)), tmp_path / "plain.jpg")  # contiguous RGB
+    assert (tmp_path / "out.jpg").read_bytes() == (tmp_path / "plain.jpg").read_bytes()
