@@ -92,14 +92,12 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
 
 
 def _save_result(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.Tensor) -> None:
-    """Compose and write a job's output; a TIFF as it is made, a strip at a time (the full-size result
-    is never held: the peak of a big scan stays near its decoded size)."""
-    depth, fmt = _output_depth(prepared, job.target), format_for_suffix(job.target.suffix)
+    """Compose and write a job's output without a full-size copy: a TIFF a strip at a time as it is made
+    (the peak of a big scan stays near its decoded size), a JPEG from samples laid out as its encoder's."""
+    depth, fmt, target = _output_depth(prepared, job.target), format_for_suffix(job.target.suffix), job.target
     if fmt == "TIFF":
-        save_striped(colorizer.finish_strips(prepared, ab, depth), job.target, overwrite=job.overwrite)
-    else:  # a JPEG's samples laid out as its encoder takes them: no full-size copy
-        picture = colorizer.finish(prepared, ab, depth, padded=fmt == "JPEG")
-        save_picture(picture, job.target, overwrite=job.overwrite)
+        return save_striped(colorizer.finish_strips(prepared, ab, depth), target, overwrite=job.overwrite)
+    save_picture(colorizer.finish(prepared, ab, depth, padded=fmt == "JPEG"), target, overwrite=job.overwrite)
 
 
 class _Inline(contextlib.AbstractContextManager):
