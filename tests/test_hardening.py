@@ -318,8 +318,8 @@ def test_a_16_bit_photo_bound_for_jpeg_is_composed_at_8_bits_as_its_16_bit_resul
     tifffile.imwrite(folder / "scan.tif", gray, photometric="minisblack")
     finished, finish = [], Colorizer.finish
 
-    def spy(self, prepared, ab, dtype=None):
-        finished.append((finish(self, prepared, ab, dtype), finish(self, prepared, ab)))
+    def spy(self, prepared, ab, dtype=None, padded=False):
+        finished.append((finish(self, prepared, ab, dtype, padded), finish(self, prepared, ab)))
         return finished[-1][0]
 
     monkeypatch.setattr(Colorizer, "finish", spy)
