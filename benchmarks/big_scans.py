@@ -5,7 +5,9 @@ baseline measured in the same run, and the peak beside the photo's own decoded s
 
 - 12 MP gray JPEG -> JPEG, against Pillow's decode + RGB encode of the same file;
 - 50 MP 16-bit gray TIFF (uncompressed, as scanners write) -> 16-bit RGB TIFF (colorplug's deflate),
-  against tifffile's own read of that file + write of its (gray) samples with colorplug's compression.
+  against tifffile's own read of that file + write of its (gray) samples with colorplug's compression;
+- the GIMP bridge on a 50 MP 16-bit RGB layer (input.raw -> output.raw, as the plug-in hands it over),
+  against reading input.raw and writing it back.
 Ours is what `colorplug run` does with the photo (colorplug.jobs.batch.run_jobs).
 Each case runs in a fresh process; peak memory is VmHWM above the RSS after the model is loaded and has
 run once on a small photo. Nothing asserts: the figures are for the notes.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from benchmarks.__main__ import MEMORY_HELPERS, child, make_photo
 TARGETS = {
     "jpeg": "<= 2.0x and <= 0.3 s; peak <= 100 MB",
     "tiff": "<= 2.5x; peak <= 3x decoded",
+    "gimp": "",
 }
 
 
@@ -44,6 +48,25 @@ def make_scan(folder: Path, megapixels: float) -> Path:
     return path
 
 
+def make_layer(folder: Path, megapixels: float) -> Path:
+    """A GIMP bridge folder holding a 16-bit RGB layer of about `megapixels` (the scan's gray, as GEGL
+    hands a gray layer over in R'G'B' u16) and its request."""
+    import json
+
+    import numpy as np
+    import tifffile
+
+    scan = make_scan(folder, megapixels)
+    gray = tifffile.imread(scan)
+    scan.unlink()
+    layer = folder / "layer"
+    layer.mkdir()
+    np.repeat(gray[..., None], 3, axis=2).tofile(layer / "input.raw")
+    request = {"width": gray.shape[1], "height": gray.shape[0], "channels": 3, "depth": 16}
+    (layer / "request.json").write_text(json.dumps(request), encoding="utf-8")
+    return layer
+
+
 BASELINES = {
     "jpeg": """
 from PIL import Image
@@ -59,6 +82,12 @@ def once():
     samples = tifffile.imread(SOURCE)
     tifffile.imwrite(TARGET, samples, photometric="minisblack", **TIFF_COMPRESSION)
 """,
+    "gimp": """
+import numpy as np
+from pathlib import Path
+def once():
+    np.fromfile(Path(SOURCE) / "input.raw", np.uint16).tofile(Path(SOURCE) / "output.raw")
+""",
 }
 
 OURS = """
@@ -72,6 +101,14 @@ colorizer.colorize(np.zeros((64, 64), np.uint8))
 def once():  # what `colorplug run` does with the photo (a TIFF is written as it is made)
     (result,) = run_jobs(colorizer, [Job(Path(SOURCE), Path(TARGET), overwrite=True)])
     assert result.error is None, result.error
+"""
+
+OURS_GIMP = """
+from pathlib import Path
+from colorplug.gimp.bridge import colorize_request
+colorize_request(Path(SOURCE))  # the model loaded and run once (on this layer)
+def once():  # what the plug-in's engine process does with the layer
+    colorize_request(Path(SOURCE))
 """
 
 MEASURE = """
@@ -93,6 +130,8 @@ def measure(code: str, source: Path, target: Path, repeat: int) -> dict:
 def decoded_mb(source: Path) -> float:
     from colorplug.io.decode import load_picture
 
+    if source.is_dir():  # a GIMP bridge folder: the layer as handed over
+        return (source / "input.raw").stat().st_size / 2**20
     return load_picture(source).color.nbytes / 2**20
 
 
@@ -100,7 +139,7 @@ def bench(kind: str, source: Path, repeat: int) -> tuple:
     """One row: our time, the baseline's, the ratio, our peak, the decoded size and their ratio."""
     target = source.with_name("out" + source.suffix)
     baseline = measure(BASELINES[kind], source, target, repeat)
-    ours = measure(OURS, source, target, repeat)
+    ours = measure(OURS_GIMP if kind == "gimp" else OURS, source, target, repeat)
     size = decoded_mb(source)
     return (
         source.name,
@@ -119,7 +158,7 @@ def main() -> None:
     parser.add_argument("--jpeg-megapixels", type=float, default=12)
     parser.add_argument("--tiff-megapixels", type=float, default=50)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--cases", nargs="*", choices=["jpeg", "tiff"], default=["jpeg", "tiff"])
+    parser.add_argument("--cases", nargs="*", choices=list(TARGETS), default=list(TARGETS))
     args = parser.parse_args()
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, {os.cpu_count()} cores")
     header = ("photo", "colorplug", "baseline", "ratio", "peak above model", "decoded", "peak/decoded")
@@ -129,9 +168,9 @@ def main() -> None:
             if kind == "jpeg":
                 photo = make_photo(Path(folder), args.jpeg_megapixels)
             else:
-                photo = make_scan(Path(folder), args.tiff_megapixels)
+                photo = (make_scan if kind == "tiff" else make_layer)(Path(folder), args.tiff_megapixels)
             print("  ".join(bench(kind, photo, args.repeat)), flush=True)
-            photo.unlink()
+            shutil.rmtree(photo) if photo.is_dir() else photo.unlink()
 
 
 if __name__ == "__main__":

@@ -195,6 +195,7 @@ def tifffile_kinds(rgb: np.ndarray) -> dict[str, tuple[np.ndarray, dict, np.ndar
             ramp,
         ),
         "f32gray": (gray.astype(np.float32) / 255, {}, as_rgb(gray), None),
+        "f32gray255": (gray.astype(np.float32) + 0.3, {}, as_rgb(gray), None),  # 0..255 with fractions
         "f32rgb": (rgb.astype(np.float32) / 255, rgb_opts, rgb, None),
         "f16rgb": ((rgb.astype(np.float32) / 255).astype(np.float16), rgb_opts, rgb, None),
         "f64gray": (gray.astype(np.float64) / 255, {}, as_rgb(gray), None),
@@ -675,9 +676,9 @@ def test_sixteen_bit_outputs_carry_icc_and_exif(tmp_path, suffix):
     assert kept[0x010F] == "colorplug camera"
 
 
-@pytest.mark.parametrize(("suffix", "side"), [(".webp", 16384), (".jpg", 65536)])
-def test_a_size_the_format_cannot_hold_is_refused_in_one_line(tmp_path, suffix, side):
+@pytest.mark.parametrize(("suffix", "side", "longest"), [(".webp", 16384, 16383), (".jpg", 65501, 65500)])
+def test_a_size_the_format_cannot_hold_is_refused_in_one_line(tmp_path, suffix, side, longest):
     picture = Picture(np.full((2, side), 100, np.uint8))
-    with pytest.raises(ImageError, match=f"{side}x2 pixels .* at most {side - 1} a side"):
+    with pytest.raises(ImageError, match=f"{side}x2 pixels .* at most {longest} a side"):
         save_picture(picture, tmp_path / f"wide{suffix}")
     assert list(tmp_path.iterdir()) == []  # no temporary left behind either

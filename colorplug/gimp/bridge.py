@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def colorize_request(folder: Path) -> dict:
     """Do what FOLDER/request.json asks (colorize, or with "action": "suggest" suggest colours) and return
     what the response adds; raise ColorplugError with a one-line message on bad input."""
     from colorplug.engine.colorizer import Colorizer
-    from colorplug.io.picture import picture_from_array, picture_to_array
+    from colorplug.io.picture import picture_from_array
 
     try:
         request = json.loads((folder / "request.json").read_text(encoding="utf-8"))
@@ -69,15 +70,39 @@ def colorize_request(folder: Path) -> dict:
     picture = picture_from_array(pixels.reshape(height, width, channels))
     if request.get("action") == "suggest":
         return suggest_answer(colorizer, picture, read_mask(folder, width, height), SUGGESTIONS)
-    sure = bool(request.get("confidence"))
-    reference = request.get("reference") or None
-    result = colorizer.colorize_pictures([picture], [hints], [reference], confidence=sure)[0]
-    if sure:
-        result, confidence = result
-        write_confidence(folder, confidence)
-    with atomic_path(folder / "output.raw") as temp:
-        np.ascontiguousarray(picture_to_array(result), dtype=DTYPES[depth]).tofile(temp)
+    _colorize_into(
+        folder, colorizer, picture, hints, request.get("reference") or None, bool(request.get("confidence"))
+    )
     return {}
+
+
+def _colorize_into(
+    folder: Path, colorizer: Any, picture: Any, hints: Any, reference: Any, sure: bool
+) -> None:
+    """Colorize into FOLDER/output.raw a strip at a time (a big 16-bit layer's result is never held
+    whole), and its confidence map into FOLDER/confidence.raw when `sure`."""
+    if sure:
+        colorizer.check_distribution("a confidence map")
+    prepared = colorizer.prepare(picture, hints, reference)
+    ab = colorizer.predict_prepared([prepared], confidence=sure)[0]
+    if sure:
+        ab = _with_map_written(folder, prepared, *ab)
+    _write_strips(folder / "output.raw", colorizer.finish_strips(prepared, ab))
+
+
+def _with_map_written(folder: Path, prepared: Any, ab: Any, confidence: Any) -> Any:
+    """Write the photo's full-size confidence map (from the render size's) and hand `ab` on."""
+    from colorplug.color.confidence import to_full_size
+
+    write_confidence(folder, to_full_size(confidence[0], prepared.full_shape))
+    return ab
+
+
+def _write_strips(path: Path, striped: Any) -> None:
+    """The samples of a StripedPicture as raw pixels, row-major and interleaved, atomically."""
+    with atomic_path(path) as temp, open(temp, "wb") as handle:
+        for strip in striped.samples():
+            strip.tofile(handle)
 
 
 def _dialog_name(setting: str) -> str:

@@ -16,4 +16,7 @@ OUTPUT_TYPES = tuple(sorted({fmt: suffix[1:] for suffix, fmt in reversed(FORMATS
 ALPHA_FORMATS = {"PNG", "TIFF", "WEBP"}
 SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
 EXIF_FORMATS = {"JPEG", "PNG", "TIFF", "WEBP"}
-MAX_SIDES = {"JPEG": 65535, "WEBP": 16383}  # the longest side, in pixels, each format can hold
+MAX_SIDES = {
+    "JPEG": 65500,
+    "WEBP": 16383,
+}  # the longest side, in pixels, each format can hold (libjpeg: 65500)

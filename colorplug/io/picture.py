@@ -89,6 +89,18 @@ class StripedPicture:
     def width(self) -> int:
         return self.source.width
 
+    def samples(self) -> Iterator[np.ndarray]:
+        """The strips (r, W, 3), or (r, W, 4) with the source's alpha rows beside them (the layout
+        picture_to_array gives the whole picture in)."""
+        alpha = self.source.alpha
+        for index, strip in enumerate(self.strips):
+            top = index * self.rows
+            yield (
+                strip
+                if alpha is None
+                else np.concatenate((strip, alpha[top : top + len(strip), :, None]), axis=2)
+            )
+
 
 ROUNDING_BLOCK = 1 << 20  # samples rounded at a time: uint32 temporaries of 4 MB, not of the photo's size
 
@@ -144,23 +156,33 @@ def standard_depth(samples: np.ndarray) -> np.ndarray:
     return np.rint(scaled * 65535).astype(np.uint16)
 
 
+FLOAT_SLACK = 0.01  # float samples this far outside [0, 1] are rounding, clipped; further: another scale
+FLOAT_UNIT_TYPICAL = 1.5  # float samples whose 99th percentile is above this are not on a 0..1 scale
+
+
 def _nominal_white(samples: np.ndarray) -> tuple[float, bool]:
     """The value that means white, and whether the samples are whole numbers.
 
     Signed 8/16-bit integers use their type's maximum. Wider integers and floats do not say, so the values
-    decide: floats within [0, 1] or with fractions are on a 0..1 scale (brighter HDR values clip); whole
-    numbers up to 255 or 65535 are 8- or 16-bit values (as Pillow's modes I and F hold them); larger ones
-    use the full range of their type (the largest value, for floats).
+    decide: floats whose 99th percentile is at most FLOAT_UNIT_TYPICAL are on a 0..1 scale (brighter HDR
+    highlights clip); other values up to 255 or 65535 are on an 8- or 16-bit scale (as Pillow's modes I
+    and F hold them, fractions from a resize included); larger ones use the full range of their type (the
+    largest value, for floats).
+
+    >>> _nominal_white(np.r_[np.linspace(0, 1, 200), 3.0]), _nominal_white(np.array([0.5, 128.5, 254.5]))
+    ((1.0, False), (255.0, False))
     """
     integer = samples.dtype.kind in "iu"
     if integer and samples.dtype.itemsize <= 2:
         return float(np.iinfo(samples.dtype).max), True
     finite = samples if integer else samples[np.isfinite(samples)]
     top = float(finite.max(initial=0))
-    if not integer and (top <= 1 or not np.all(finite == np.round(finite))):
+    if not integer and float(np.quantile(finite, 0.99) if finite.size else 0) <= FLOAT_UNIT_TYPICAL:
         return 1.0, False
     full = float(np.iinfo(samples.dtype).max) if integer else top
-    return next((limit for limit in (255.0, 65535.0) if top <= limit), full), True
+    whole = integer or bool(np.all(finite == np.round(finite)))
+    slack = 1.0 if integer else 1 + FLOAT_SLACK  # a resize's ringing just past white
+    return next((limit for limit in (255.0, 65535.0) if top <= limit * slack), full), whole
 
 
 def colour_key(image: Image.Image) -> int | tuple[int, ...] | None:
@@ -226,9 +248,6 @@ def picture_from_pil(image: Image.Image) -> Picture:
     return Picture(color=color, alpha=alpha, icc_profile=icc or None)
 
 
-FLOAT_SLACK = 0.01  # float samples this far outside [0, 1] are rounding, clipped; further: another scale
-
-
 def _floats_as_uint16(array: np.ndarray) -> np.ndarray:
     """Float samples in [0, 1] (NaN as 0, a little outside clipped) as uint16, scaled in float32 whatever
     their width; samples on another scale (0..255) are refused, not clipped to a white image.
@@ -245,7 +264,7 @@ def _floats_as_uint16(array: np.ndarray) -> np.ndarray:
     low, high = (float(unit.min()), float(unit.max())) if unit.size else (0.0, 0.0)
     if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:
         reach = f"{high:.4g}" if high > 1 + FLOAT_SLACK else f"{low:.4g}"
-        scale = "divide by 255 (8-bit scale) or give uint8" if 1 < high <= 255 else "scale them to [0, 1]"
+        scale = "divide by 255 (8-bit scale) or give uint8" if 2 < high <= 255 else "scale them to [0, 1]"
         raise ImageError(f"float samples must lie in [0, 1], these reach {reach}: {scale}")
     unit = np.clip(unit, 0.0, 1.0, out=unit)
     return np.rint(unit * 65535).astype(np.uint16)

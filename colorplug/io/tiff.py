@@ -196,19 +196,11 @@ def save_tiff(picture: Picture, temp: Path) -> None:
 def save_tiff_strips(striped: StripedPicture, temp: Path) -> None:
     """The TIFF save_tiff writes, from colour strips: each strip (with its rows of alpha) is differenced
     and deflated as it comes, on every core, so no more than a few strips are ever held."""
-    source = striped.source
-    channels = 3 + (source.alpha is not None)
-
-    def with_alpha(top: int, strip: np.ndarray) -> np.ndarray:
-        if source.alpha is None:
-            return strip
-        return np.concatenate((strip, source.alpha[top : top + len(strip), :, None]), axis=2)
-
-    strips = (with_alpha(index * striped.rows, strip) for index, strip in enumerate(striped.strips))
+    channels = 3 + (striped.source.alpha is not None)
     _write_tiff(
         temp,
-        source,
-        _deflated(strips),
+        striped.source,
+        _deflated(striped.samples()),
         photometric="rgb",
         shape=(striped.height, striped.width, channels),
         dtype=np.dtype(striped.dtype),
