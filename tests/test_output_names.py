@@ -321,3 +321,16 @@ def test_hint_folders_are_neither_inputs_nor_confused_by_outputs(tmp_path, photo
     for _ in range(2):  # outputs written into the hints folder are not hint images
         again = invoke("run", photos_dir, "-o", hints, "--hints", hints, "--weights", lite_weights)
         assert again.exit_code == 0, again.stderr
+
+
+def test_an_output_or_map_name_taken_by_a_folder_is_refused_before_any_work(tmp_path, photos, lite_weights):
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    gray(photos).save(source / "a.png")
+    gray(photos).save(source / "b.png")
+    (out / "a_confidence.png").mkdir(parents=True)  # where a's confidence map would go
+    result = invoke("run", source, "-o", out, "--weights", lite_weights, "--confidence")
+    assert result.exit_code == 1 and "1 colorized" in result.stderr, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "FAILED" in line]
+    assert "a.png" in line and "a_confidence.png is a folder" in line
+    assert sorted(p.name for p in out.iterdir()) == ["a_confidence.png", "b.png", "b_confidence.png"]

@@ -286,6 +286,8 @@ def _refusal(
         return f"output {display_path(target)} is an input file: {refusal}"
     if real_target in claimed:
         return f"output {display_path(target)} is also the output of {display_path(claimed[real_target])}"
+    if os.path.isdir(target):
+        return f"output {display_path(target)} is a folder: move it or choose another output folder"
     return None
 
 
