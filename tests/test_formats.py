@@ -170,6 +170,8 @@ def tifffile_kinds(rgb: np.ndarray) -> dict[str, tuple[np.ndarray, dict, np.ndar
     colormap = np.asarray(palette_image.getpalette() + [0] * (768 - len(palette_image.getpalette())))
     colormap = (colormap.reshape(256, 3).T * 257).astype(np.uint16)
     rgb_opts = {"photometric": "rgb"}
+    hdr = (gray / 255).astype(np.float32)
+    hdr[: gray.shape[0] // 10] = 4.0  # an HDR photo's highlights, brighter than white
     return {
         "u8gray": (gray, {}, as_rgb(gray), None),
         "u8rgb": (rgb, rgb_opts, rgb, None),
@@ -196,6 +198,7 @@ def tifffile_kinds(rgb: np.ndarray) -> dict[str, tuple[np.ndarray, dict, np.ndar
         ),
         "f32gray": (gray.astype(np.float32) / 255, {}, as_rgb(gray), None),
         "f32gray255": (gray.astype(np.float32) + 0.3, {}, as_rgb(gray), None),  # 0..255 with fractions
+        "f32hdr": (hdr, {}, as_rgb(np.where(hdr > 1, 255, gray)), None),  # 0..1, a tenth at 4.0: clipped
         "f32rgb": (rgb.astype(np.float32) / 255, rgb_opts, rgb, None),
         "f16rgb": ((rgb.astype(np.float32) / 255).astype(np.float16), rgb_opts, rgb, None),
         "f64gray": (gray.astype(np.float64) / 255, {}, as_rgb(gray), None),

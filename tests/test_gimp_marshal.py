@@ -123,6 +123,36 @@ def test_bridge_refuses_bad_requests(tmp_path):
     assert not (tmp_path / "output.raw").exists()  # refused before any work
 
 
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"render_size": 100.5}, "render_size is 100.5"),
+        ({"action": "bogus"}, "not a request"),
+        ({"width": 30.7}, "width is 30.7"),
+        ({"width": -2, "height": -2}, "width is -2"),
+        ({"confidence": "no"}, "confidence is 'no'"),
+        ({"vividness": "high"}, "vividness is 'high'"),
+        ({}, "cannot read input.raw"),  # the pixels were never written
+    ],
+)
+def test_bridge_requests_with_wrong_values_are_one_line(tmp_path, change, said, capsys):
+    from colorplug.gimp_bridge import main
+
+    request = {"width": 2, "height": 2, "channels": 3, "depth": 8, "render_size": 0, "confidence": False}
+    (tmp_path / "request.json").write_text(json.dumps(request | change))
+    assert main([str(tmp_path)]) == 1
+    response = json.loads((tmp_path / "response.json").read_text())
+    assert response["ok"] is False and said in response["error"] and "\n" not in response["error"]
+    assert not (tmp_path / "output.raw").exists()
+
+
+def test_bridge_given_no_folder_says_so_in_one_line(tmp_path, capsys):
+    from colorplug.gimp_bridge import main
+
+    assert main([str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
 def test_layer_names():
     assert marshal.layer_name("Background", False) == "Background (colorized)"
     assert marshal.layer_name("scan", True) == "scan (colorized colour)"

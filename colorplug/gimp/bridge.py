@@ -45,19 +45,18 @@ def colorize_request(folder: Path) -> dict:
     from colorplug.io.picture import picture_from_array
 
     try:
-        request = json.loads((folder / "request.json").read_text(encoding="utf-8"))
-        width, height = int(request["width"]), int(request["height"])
-        channels, depth = int(request["channels"]), int(request["depth"])
+        request = _checked(json.loads((folder / "request.json").read_text(encoding="utf-8")))
+        width, height, channels, depth = (request[key] for key in ("width", "height", "channels", "depth"))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ColorplugError(f"bad request from the plug-in: {exc}") from None
+        raise ColorplugError(f"bad request from the plug-in: {one_line(exc)}") from None
     if channels not in (3, 4) or depth not in DTYPES:
         raise ColorplugError(f"unsupported pixel layout: {channels} channels of {depth} bits")
-    pixels = np.fromfile(folder / "input.raw", dtype=DTYPES[depth])
+    pixels = _raw(folder, "input.raw", DTYPES[depth])
     if pixels.size != width * height * channels:
         raise ColorplugError("the plug-in sent pixels of the wrong size")
     hints = None
     if request.get("hints"):
-        hints = np.fromfile(folder / "hints.raw", dtype=np.uint8)
+        hints = _raw(folder, "hints.raw", np.uint8)
         if hints.size != width * height * 4:
             raise ColorplugError("the plug-in sent hint pixels of the wrong size")
         hints = hints.reshape(height, width, 4)
@@ -76,6 +75,41 @@ def colorize_request(folder: Path) -> dict:
     return {}
 
 
+# What each request entry must be (see colorplug_marshal.py): a JSON type, and for numbers a positive one.
+_REQUEST_TYPES = {
+    "width": int,
+    "height": int,
+    "channels": int,
+    "depth": int,
+    "render_size": (int, type(None)),
+}
+_REQUEST_TYPES |= dict.fromkeys(("hints", "confidence"), bool) | {"action": (str, type(None))}
+_REQUEST_TYPES |= dict.fromkeys(("saturation", "vividness"), (int, float, type(None)))
+_REQUEST_TYPES |= dict.fromkeys(("weights", "reference"), (str, type(None)))
+
+
+def _checked(request: Any) -> dict:
+    """The request if every entry is of its type (ValueError naming the first that is not)."""
+    if not isinstance(request, dict) or request.get("action") not in (None, "colorize", "suggest"):
+        raise ValueError("not a request of this plug-in")
+    for key, kinds in _REQUEST_TYPES.items():
+        value, required = request.get(key), kinds is int
+        wrong = isinstance(value, bool) != (kinds is bool) or not isinstance(value, kinds)
+        if (value is not None or required) and (wrong or (required and value < 1)):
+            raise ValueError(f"{key} is {value!r}")
+    return request
+
+
+def _raw(folder: Path, name: str, dtype: Any) -> np.ndarray:
+    """The samples of FOLDER/name; ColorplugError naming it when it cannot be read."""
+    try:
+        return np.fromfile(folder / name, dtype=dtype)
+    except OSError as exc:
+        raise ColorplugError(
+            f"cannot read {name} from the plug-in: {exc.strerror or one_line(exc)}"
+        ) from None
+
+
 def _colorize_into(
     folder: Path, colorizer: Any, picture: Any, hints: Any, reference: Any, sure: bool
 ) -> None:
@@ -85,17 +119,17 @@ def _colorize_into(
         colorizer.check_distribution("a confidence map")
     prepared = colorizer.prepare(picture, hints, reference)
     ab = colorizer.predict_prepared([prepared], confidence=sure)[0]
-    if sure:
-        ab = _with_map_written(folder, prepared, *ab)
+    ab, confidence = ab if sure else (ab, None)
     _write_strips(folder / "output.raw", colorizer.finish_strips(prepared, ab))
+    if confidence is not None:  # after the colour: a stopped run leaves neither or only output.raw
+        _write_map(folder, prepared, confidence)
 
 
-def _with_map_written(folder: Path, prepared: Any, ab: Any, confidence: Any) -> Any:
-    """Write the photo's full-size confidence map (from the render size's) and hand `ab` on."""
+def _write_map(folder: Path, prepared: Any, confidence: Any) -> None:
+    """Write the photo's full-size confidence map, from the render size's (1, h, w)."""
     from colorplug.color.confidence import to_full_size
 
     write_confidence(folder, to_full_size(confidence[0], prepared.full_shape))
-    return ab
 
 
 def _write_strips(path: Path, striped: Any) -> None:
@@ -115,6 +149,9 @@ def main(argv: list[str]) -> int:
         print("usage: python -m colorplug.gimp_bridge FOLDER", file=sys.stderr)
         return 2
     folder = Path(argv[0])
+    if not folder.is_dir():
+        print(f"colorplug bridge: no such folder: {folder}", file=sys.stderr)
+        return 2
     stop_cleanly_on_sigterm()  # the plug-in stops a run that times out: no partial output.raw then
     try:
         answer = colorize_request(folder)

@@ -157,19 +157,20 @@ def standard_depth(samples: np.ndarray) -> np.ndarray:
 
 
 FLOAT_SLACK = 0.01  # float samples this far outside [0, 1] are rounding, clipped; further: another scale
-FLOAT_UNIT_TYPICAL = 1.5  # float samples whose 99th percentile is above this are not on a 0..1 scale
+FLOAT_UNIT_TYPICAL = 2.0  # float samples whose median is above this are not on a 0..1 scale
 
 
 def _nominal_white(samples: np.ndarray) -> tuple[float, bool]:
     """The value that means white, and whether the samples are whole numbers.
 
     Signed 8/16-bit integers use their type's maximum. Wider integers and floats do not say, so the values
-    decide: floats whose 99th percentile is at most FLOAT_UNIT_TYPICAL are on a 0..1 scale (brighter HDR
+    decide: floats whose median is at most FLOAT_UNIT_TYPICAL are on a 0..1 scale (an HDR photo's brighter
     highlights clip); other values up to 255 or 65535 are on an 8- or 16-bit scale (as Pillow's modes I
     and F hold them, fractions from a resize included); larger ones use the full range of their type (the
-    largest value, for floats).
+    largest value, for floats). A float photo mostly darker than 2 on a 0..255 scale is taken as 0..1.
 
-    >>> _nominal_white(np.r_[np.linspace(0, 1, 200), 3.0]), _nominal_white(np.array([0.5, 128.5, 254.5]))
+    >>> hdr, resized = np.r_[np.linspace(0, 1, 200), [4.0] * 40], np.array([0.5, 128.5, 250.0])
+    >>> _nominal_white(hdr), _nominal_white(resized)
     ((1.0, False), (255.0, False))
     """
     integer = samples.dtype.kind in "iu"
@@ -177,7 +178,7 @@ def _nominal_white(samples: np.ndarray) -> tuple[float, bool]:
         return float(np.iinfo(samples.dtype).max), True
     finite = samples if integer else samples[np.isfinite(samples)]
     top = float(finite.max(initial=0))
-    if not integer and float(np.quantile(finite, 0.99) if finite.size else 0) <= FLOAT_UNIT_TYPICAL:
+    if not integer and float(np.median(finite) if finite.size else 0) <= FLOAT_UNIT_TYPICAL:
         return 1.0, False
     full = float(np.iinfo(samples.dtype).max) if integer else top
     whole = integer or bool(np.all(finite == np.round(finite)))

@@ -4,10 +4,11 @@ The plug-in and the engine talk through files in a private (0700) temporary fold
   request.json   {"width", "height", "channels" (3 or 4), "depth" (8 or 16), "weights", "render_size",
                   "saturation", "vividness" (null: the weights' default), "hints" (true: hints.raw is there),
                   "reference" (null, or the path of a colour photo to take colours from),
-                  "confidence" (true: also write confidence.raw), "action" ("suggest": suggest colours)}
+                  "confidence" (true: also write confidence.raw),
+                  "action" ("colorize", or "suggest": suggest colours)}
   input.raw      pixels, row-major, interleaved, native-endian u8/u16 (as GEGL hands them out)
   hints.raw      the hint layer over the same area, RGBA u8 (transparent where there is no hint)
-  mask.raw       with "suggest": the selection over the same area, u8 (nonzero = selected), if any
+  mask.raw       with "suggest": the selection over the same area, u8 (above 127 = selected), if any
   output.raw     the colorized pixels in the same layout (written by `python -m colorplug.gimp_bridge`)
   confidence.raw the confidence map, u8 gray (255 = most certain), one byte per pixel
   response.json  {"ok": true} or {"ok": false, "error": "one line"}; with "suggest" also "suggestions"
