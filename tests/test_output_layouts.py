@@ -95,3 +95,17 @@ def test_colorplug_run_writes_jpegs_from_padded_samples_byte_for_byte(tmp_path, 
     assert padded.color.base.shape == (90, 120, 4)  # what Pillow wraps as RGBX, no copy
     save_picture(colorizer.colorize(load_picture(source)), tmp_path / "plain.jpg")  # contiguous RGB
     assert (tmp_path / "out.jpg").read_bytes() == (tmp_path / "plain.jpg").read_bytes()
+
+
+@pytest.mark.parametrize("lossless", [True, False])
+def test_a_webp_copy_is_lossless_exactly_when_its_photo_was(tmp_path, photos, colorizer, lossless):
+    from colorplug.io.decode import is_lossless_webp
+
+    source = tmp_path / "photo.webp"
+    Image.fromarray(source_pictures(photos)["photo8"].color).save(source, lossless=lossless, quality=80)
+    (result,) = run_jobs(colorizer, [Job(source, tmp_path / "out.webp")])
+    assert result.error is None
+    assert is_lossless_webp(tmp_path / "out.webp") == lossless
+    if lossless:  # every sample as composed
+        expected = colorizer.colorize(load_picture(source)).color
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "out.webp").convert("RGB")), expected)

@@ -131,3 +131,29 @@ def declares_alpha(path: Path) -> bool:
             return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
     except Exception:  # unreadable: decoding it later reports why
         return False
+
+
+def is_lossless_webp(path: Path) -> bool:
+    """Whether `path` is a WebP whose image is stored losslessly (a VP8L chunk, not VP8), by its chunk
+    list: a copy of it should stay lossless. Anything unreadable or not WebP: False.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> Image.new("RGB", (8, 8)).save(folder / "a.webp", lossless=True)
+    >>> Image.new("RGB", (8, 8)).save(folder / "b.webp", quality=90)
+    >>> is_lossless_webp(folder / "a.webp"), is_lossless_webp(folder / "b.webp")
+    (True, False)
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+            if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+                return False
+            while len(chunk := handle.read(8)) == 8:
+                kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+                if kind in (b"VP8L", b"VP8 "):
+                    return kind == b"VP8L"
+                handle.seek(size + size % 2, os.SEEK_CUR)
+    except OSError:
+        pass
+    return False

@@ -39,8 +39,11 @@ def check_fits(suffix: str, width: int, height: int) -> None:
         )
 
 
-def save_picture(picture: Picture, path: str | Path, quality: int = 95, overwrite: bool = True) -> None:
-    """Write a Picture atomically in the format its suffix names, 16-bit where the format allows.
+def save_picture(
+    picture: Picture, path: str | Path, quality: int = 95, overwrite: bool = True, lossless: bool = False
+) -> None:
+    """Write a Picture atomically in the format its suffix names, 16-bit where the format allows;
+    `lossless`: a WebP is stored losslessly (as the photo it colours was), else at `quality`.
 
     With `overwrite` False an existing file is never replaced, even one that appears while this one is
     being written (another run's finished output): ImageError then, and that file is kept.
@@ -57,12 +60,11 @@ def save_picture(picture: Picture, path: str | Path, quality: int = 95, overwrit
         elif fmt in SIXTEEN_BIT_FORMATS and picture.color.dtype == np.uint16:  # PNG
             temp.write_bytes(encode_png16(picture_to_array(picture), picture.icc_profile, picture.exif))
         else:
-            _save_8bit(picture, temp, fmt, quality)
+            _save_8bit(picture, temp, fmt, quality, lossless)
 
 
 def save_striped(striped: StripedPicture, path: str | Path, overwrite: bool = True) -> None:
-    """Write a StripedPicture atomically as the TIFF save_picture would write, a strip at a time (only
-    TIFF is written so; other suffixes: ImageError). `overwrite` as in save_picture."""
+    """Write a StripedPicture atomically, a strip at a time, as save_picture writes a TIFF (only TIFF)."""
     path = Path(path)
     if format_for_suffix(path.suffix) != "TIFF":
         raise ImageError(f"colour strips are written only as TIFF, not as {path.suffix}")
@@ -98,7 +100,7 @@ def _rgbx_buffer(picture: Picture) -> np.ndarray | None:
     return base if padded and base.flags.c_contiguous and picture.alpha is None else None
 
 
-def _save_8bit(picture: Picture, temp: Path, fmt: str, quality: int) -> None:
+def _save_8bit(picture: Picture, temp: Path, fmt: str, quality: int, lossless: bool) -> None:
     """JPEG, PNG and WebP (8 bits a sample) through Pillow."""
     rgbx = _rgbx_buffer(picture) if fmt == "JPEG" else None
     image = picture_to_pil(picture) if rgbx is None else Image.frombuffer("RGBX", rgbx.shape[1::-1], rgbx)
@@ -110,5 +112,5 @@ def _save_8bit(picture: Picture, temp: Path, fmt: str, quality: int) -> None:
     if fmt == "JPEG":
         options.update(quality=quality, subsampling=0 if quality >= 90 else 2)
     elif fmt == "WEBP":
-        options.update(quality=quality)
+        options.update(quality=quality, lossless=lossless)
     image.save(temp, format=fmt, **options)

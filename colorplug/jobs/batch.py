@@ -22,7 +22,7 @@ from colorplug.color.confidence import to_full_size
 from colorplug.engine.colorizer import Colorizer
 from colorplug.engine.prepared import Prepared
 from colorplug.errors import ColorplugError
-from colorplug.io.decode import load_picture
+from colorplug.io.decode import is_lossless_webp, load_picture
 from colorplug.io.encode import check_fits, format_for_suffix, save_picture, save_striped
 from colorplug.io.files import display_path
 from colorplug.io.formats import ALPHA_FORMATS, SIXTEEN_BIT_FORMATS
@@ -97,7 +97,8 @@ def _save_result(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.T
     depth, fmt, target = _output_depth(prepared, job.target), format_for_suffix(job.target.suffix), job.target
     if fmt == "TIFF":
         return save_striped(colorizer.finish_strips(prepared, ab, depth), target, overwrite=job.overwrite)
-    save_picture(colorizer.finish(prepared, ab, depth, padded=fmt == "JPEG"), target, overwrite=job.overwrite)
+    picture, lossless = colorizer.finish(prepared, ab, depth, fmt == "JPEG"), is_lossless_webp(job.source)
+    save_picture(picture, target, overwrite=job.overwrite, lossless=lossless)  # a lossless WebP stays so
 
 
 class _Inline(contextlib.AbstractContextManager):
