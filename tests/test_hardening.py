@@ -52,10 +52,10 @@ def test_sigterm_while_writing_leaves_no_temporary_or_partial_file(
 ):
     save = encode_module._save_8bit
 
-    def write_half_then_get_terminated(picture, temp, fmt, quality):
+    def write_half_then_get_terminated(picture, temp, fmt, quality, lossless):
         temp.write_bytes(b"\xff\xd8 half a JPEG")
         os.kill(os.getpid(), signal.SIGTERM)
-        save(picture, temp, fmt, quality)  # never reached: the handler raises first
+        save(picture, temp, fmt, quality, lossless)  # never reached: the handler raises first
 
     monkeypatch.setattr(encode_module, "_save_8bit", write_half_then_get_terminated)
     out = tmp_path / "out"

@@ -140,8 +140,8 @@ def test_full_disk_leaves_no_partial_file_and_a_clear_line(tmp_path, photos, tin
     make_folder(source, photos, 3)
     real_save = encode_module._save_8bit
 
-    def filling_save(picture, temp, fmt, quality):
-        real_save(picture, temp, fmt, quality)
+    def filling_save(picture, temp, fmt, quality, lossless):
+        real_save(picture, temp, fmt, quality, lossless)
         with open(temp, "ab") as handle:
             handle.write(b"\0" * 10)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(temp))
