@@ -75,17 +75,15 @@ def colorize_request(folder: Path) -> dict:
     return {}
 
 
-# What each request entry must be (see colorplug_marshal.py): a JSON type, and for numbers a positive one.
+# What each request entry must be (see colorplug_marshal.py): its JSON types; the ints are also positive.
+_OPTIONAL_NUMBER, _OPTIONAL_TEXT = (int, float, type(None)), (str, type(None))
 _REQUEST_TYPES = {
-    "width": int,
-    "height": int,
-    "channels": int,
-    "depth": int,
+    **dict.fromkeys(("width", "height", "channels", "depth"), int),
     "render_size": (int, type(None)),
+    **dict.fromkeys(("hints", "confidence"), bool),
+    **dict.fromkeys(("saturation", "vividness"), _OPTIONAL_NUMBER),
+    **dict.fromkeys(("weights", "reference", "action"), _OPTIONAL_TEXT),
 }
-_REQUEST_TYPES |= dict.fromkeys(("hints", "confidence"), bool) | {"action": (str, type(None))}
-_REQUEST_TYPES |= dict.fromkeys(("saturation", "vividness"), (int, float, type(None)))
-_REQUEST_TYPES |= dict.fromkeys(("weights", "reference"), (str, type(None)))
 
 
 def _checked(request: Any) -> dict:

@@ -16,7 +16,5 @@ OUTPUT_TYPES = tuple(sorted({fmt: suffix[1:] for suffix, fmt in reversed(FORMATS
 ALPHA_FORMATS = {"PNG", "TIFF", "WEBP"}
 SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
 EXIF_FORMATS = {"JPEG", "PNG", "TIFF", "WEBP"}
-MAX_SIDES = {
-    "JPEG": 65500,
-    "WEBP": 16383,
-}  # the longest side, in pixels, each format can hold (libjpeg: 65500)
+# The longest side, in pixels, each format can hold (JPEG: libjpeg's own limit, below the format's 65535).
+MAX_SIDES = {"JPEG": 65500, "WEBP": 16383}

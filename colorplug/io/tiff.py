@@ -212,7 +212,7 @@ def save_tiff_strips(striped: StripedPicture, temp: Path) -> None:
 
 def _deflated(strips: Iterator[np.ndarray]) -> Iterator[bytes]:
     """Each strip as TIFF stores it under TIFF_COMPRESSION: horizontal differencing (predictor 2) of
-    little-endian samples, then deflate; compressed in threads (zlib frees the GIL), kept in order."""
+    little-endian samples, then deflate; compressed in threads (the codec frees the GIL), kept in order."""
     workers = TIFF_COMPRESSION["maxworkers"]
     with ThreadPoolExecutor(workers, thread_name_prefix="colorplug-deflate") as pool:
         pending: deque = deque()

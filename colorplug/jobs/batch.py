@@ -92,13 +92,13 @@ def _finish_and_save(colorizer: Colorizer, job: Job, prepared: Prepared, ab: tor
 
 
 def _save_result(colorizer: Colorizer, job: Job, prepared: Prepared, ab: torch.Tensor) -> None:
-    """Compose and write a job's output without a full-size copy: a TIFF a strip at a time as it is made
-    (the peak of a big scan stays near its decoded size), a JPEG from samples laid out as its encoder's."""
+    """Compose and write a job's output with no full-size copy: a TIFF in strips, a JPEG from RGBX samples."""
     depth, fmt, target = _output_depth(prepared, job.target), format_for_suffix(job.target.suffix), job.target
     if fmt == "TIFF":
         return save_striped(colorizer.finish_strips(prepared, ab, depth), target, overwrite=job.overwrite)
-    picture, lossless = colorizer.finish(prepared, ab, depth, fmt == "JPEG"), is_lossless_webp(job.source)
-    save_picture(picture, target, overwrite=job.overwrite, lossless=lossless)  # a lossless WebP stays so
+    lossless = fmt == "WEBP" and is_lossless_webp(job.source)  # read only for a WebP output
+    picture = colorizer.finish(prepared, ab, depth, fmt == "JPEG")
+    save_picture(picture, target, overwrite=job.overwrite, lossless=lossless)
 
 
 class _Inline(contextlib.AbstractContextManager):
